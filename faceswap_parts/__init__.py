@@ -1,0 +1,7 @@
+"""faceswap-parts: faceswap-GAN v2.2 in PyTorch, whole-face and face-parts swapping."""
+
+__version__ = "0.1.0"
+
+from faceswap_parts.errors import FaceswapError  # noqa: E402
+
+__all__ = ["FaceswapError", "__version__"]

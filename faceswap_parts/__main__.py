@@ -1,0 +1,3 @@
+from faceswap_parts.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""Reading and writing still images as RGB ``uint8`` arrays."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceswap_parts.errors import FaceswapError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True if the name has an image extension (content is not checked)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_file(p))
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Any grayscale / gray+alpha / RGB / RGBA / 16-bit array as RGB ``uint8``."""
+    image = np.asarray(image)
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return np.stack([image] * 3, axis=-1)
+    if image.shape[2] == 2:  # gray + alpha
+        return np.repeat(image[..., :1], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as RGB ``uint8``; unreadable files raise :class:`FaceswapError`."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FaceswapError(f"image not found: {path}")
+    data = np.fromfile(path, dtype=np.uint8)  # works with non-ASCII paths, unlike cv2.imread
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise FaceswapError(f"cannot read image {path}: not an image file or corrupt")
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA if image.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    return to_rgb(image)
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a mask image as a single-channel ``uint8`` array (0..255)."""
+    return read_image(path)[..., 0]
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an RGB (or single-channel) ``uint8`` array; the format follows the extension."""
+    image = np.asarray(image)
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(Path(path).suffix or ".png", image)
+    if not ok:
+        raise FaceswapError(f"cannot encode image for {path}")
+    buf.tofile(os.fspath(path))
