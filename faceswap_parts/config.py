@@ -5,7 +5,7 @@ checkpoint, never from the command line.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from faceswap_parts.alignment import FACE_COVERAGE
 from faceswap_parts.errors import FaceswapError
@@ -44,6 +44,123 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
+        """Build from a saved dict, ignoring keys this version does not know."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+GAN_LOSSES = ("mixup_lsgan", "relativistic_lsgan")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass
+class Phase:
+    """Loss settings from ``start`` (a fraction of the total iterations) until the next phase.
+
+    ``swap_decoders`` swaps the A and B decoders once, when the phase begins.
+    """
+
+    start: float
+    perceptual: bool = False
+    mask_hinge: bool = False  # False: mask L1 regulariser; True: hinge towards ``m_mask``
+    m_mask: float = 0.0
+    lr_factor: float = 1.0
+    swap_decoders: bool = False
+
+
+def v22_schedule() -> list[Phase]:
+    """The loss automation of faceswap-GAN's ``FaceSwap_GAN_v2.2_train_test.ipynb``.
+
+    The notebook switches at fixed iterations of ``TOTAL_ITERS`` (minus half a
+    display interval, dropped here): perceptual loss from 1/5, mask hinge
+    phases, LR x0.3 from 2/3, the decoder swap at 8/10 and LR x0.1 from 9/10.
+    """
+    return [
+        Phase(0.0),
+        Phase(0.2, perceptual=True),
+        Phase(0.3, perceptual=True, mask_hinge=True, m_mask=0.5),
+        Phase(0.4, perceptual=True, mask_hinge=True, m_mask=0.2),
+        Phase(0.5, perceptual=True, mask_hinge=True, m_mask=0.4),
+        Phase(2 / 3, perceptual=True, lr_factor=0.3),
+        Phase(0.8, perceptual=True, mask_hinge=True, m_mask=0.1, lr_factor=0.3, swap_decoders=True),
+        Phase(0.9, perceptual=True, lr_factor=0.1),
+    ]
+
+
+@dataclass
+class TrainConfig:
+    """Everything about a training run except the architecture (``model``).
+
+    Loss weights follow faceswap-GAN v2.2's ``loss_weights``; ``w_pl`` holds
+    one weight per perceptual feature level. ``schedule`` is data: see
+    :func:`v22_schedule`. Saved in the checkpoint as a plain dict.
+    """
+
+    a_dir: str = ""
+    b_dir: str = ""
+    workdir: str = "workdir"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    batch_size: int = 8
+    lr_g: float = 1e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    gan_loss: str = "mixup_lsgan"
+    w_recon: float = 1.0
+    w_eyes: float = 30.0
+    w_edge: float = 0.1
+    w_adv: float = 0.1
+    w_pl: tuple = (0.01, 0.1, 0.3, 0.1)
+    w_mask_l1: float = 1e-2
+    w_mask_hinge: float = 0.1
+    w_mask_tv: float = 0.1
+    cycle: bool = False
+    w_cycle: float = 1.0
+    perceptual: bool = True  # used in the phases that ask for it, when the extractor can be loaded
+    schedule: list = field(default_factory=v22_schedule)
+    # augmentation (faceswap-GAN's random_transform_args and DA probabilities)
+    rotation_range: float = 10.0
+    zoom_range: float = 0.1
+    shift_range: float = 0.05
+    flip_prob: float = 0.5
+    color_match_prob: float = 0.5
+    motion_blur_prob: float = 0.25
+    # bookkeeping
+    preview_interval: int = 250
+    save_interval: int = 500
+    backup_interval: int = 5000
+    keep_backups: int = 3
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    workers: int = 2  # batch-preparing threads (OpenCV releases the GIL)
+    progress: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.model, dict):
+            self.model = ModelConfig.from_dict(self.model)
+        self.schedule = [Phase(**p) if isinstance(p, dict) else p for p in self.schedule]
+        self.w_pl = tuple(self.w_pl)
+        if self.batch_size < 2 or self.batch_size % 2:
+            raise FaceswapError(f"batch size must be an even number >= 2 (mixup pairs samples), got {self.batch_size}")
+        if self.gan_loss not in GAN_LOSSES:
+            raise FaceswapError(f"gan loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}")
+        if self.precision not in PRECISIONS:
+            raise FaceswapError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        for name in ("preview_interval", "save_interval", "backup_interval", "keep_backups", "workers"):
+            if getattr(self, name) < 0:
+                raise FaceswapError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
+        starts = [p.start for p in self.schedule]
+        if not starts or starts[0] != 0.0 or starts != sorted(starts) or starts[-1] >= 1.0:
+            raise FaceswapError("schedule phases must start at 0.0 and increase, each start below 1.0")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["w_pl"] = list(self.w_pl)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
         """Build from a saved dict, ignoring keys this version does not know."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,13 +1,81 @@
-"""`faceswap-parts convert` (being built; see the issue tracker)."""
+"""`faceswap-parts convert`: swap faces in a video with a trained model."""
+from __future__ import annotations
 
-HELP = "convert (not available yet)"
+import argparse
+
+HELP = "swap faces (or only eyes / nose / mouth...) in a video with a trained model"
 
 
-def add_arguments(parser):
-    pass
+def add_arguments(parser) -> None:
+    # choices are spelled out here (not imported) so that --help needs no heavy imports
+    parser.add_argument("video", help="input video")
+    parser.add_argument("--model", required=True, metavar="WORKDIR", help="training workdir holding checkpoint.pt")
+    parser.add_argument("--out", required=True, metavar="OUT.mp4", help="output video (H.264 MP4)")
+    parser.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"),
+                        help="AtoB puts identity B's face on a video of A (default: AtoB)")
+    parser.add_argument("--output-type", default="result", choices=("result", "side-by-side", "triple"),
+                        help="result; input|result; input|result|mask (default: result)")
+    parser.add_argument("--color-correction", default="adain", choices=("hist_match", "adain", "adain_xyz", "none"),
+                        help="match the generated face's colours to the frame (default: adain)")
+    parser.add_argument("--smoothing", default="kalman", choices=("kalman", "moving-average", "none"),
+                        help="temporal smoothing of the face box and landmarks (default: kalman)")
+    parser.add_argument("--kalman-noise", type=float, default=None, metavar="Q",
+                        help="Kalman process-noise coefficient; smaller = smoother but laggier (default: 0.03)")
+    parser.add_argument("--moving-average", type=float, default=None, metavar="C",
+                        help="moving-average weight of the past, in [0, 1) (default: 0.65)")
+    parser.add_argument("--parts", default=None, metavar="PARTS",
+                        help="swap only these regions, comma separated: face, eyes, eyebrows, nose, mouth "
+                             "(default: the model's whole face mask)")
+    parser.add_argument("--landmarks", default="auto", choices=("auto", "fan", "dlib", "mtcnn"),
+                        help="68-point landmark backend for --parts (default: auto)")
+    parser.add_argument("--start", type=float, default=None, metavar="SEC", help="first second to convert")
+    parser.add_argument("--end", type=float, default=None, metavar="SEC", help="second to stop at")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="convert at most N frames")
+    parser.add_argument("--detect-every", type=int, default=None, metavar="K",
+                        help="run the face detector every K frames, track with optical flow between (default: 2)")
+    parser.add_argument("--no-audio", action="store_true", help="do not copy the source's audio track")
+    parser.add_argument("--auto-downscale", action=argparse.BooleanOptionalAction, default=True,
+                        help="detect faces on frames shrunk to 320 px (default: on)")
+    parser.add_argument("--roi-coverage", type=float, default=None, metavar="F",
+                        help="fraction of the model's face crop that is pasted, 0.2-1.0 (default: 0.9)")
+    parser.add_argument("--min-face", type=int, default=None, metavar="PX", help="smallest face to swap (default: 40)")
+    parser.add_argument("--all-faces", action="store_true", help="swap every face, not only the largest")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="frames per batch (default: 16)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                        help="generator arithmetic; auto = bf16 on CPU, fp32 on GPU (default: auto)")
+    parser.add_argument("--resolution", type=int, default=None, choices=(64, 128, 256),
+                        help="fail unless the checkpoint has this resolution")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def run(args):
+def run(args) -> int:
+    from faceswap_parts.conversion import ConverterConfig, VideoConverter
+    from faceswap_parts.conversion.converter import check_output_path
     from faceswap_parts.errors import FaceswapError
+    from faceswap_parts.training import load_model
 
-    raise FaceswapError("'convert' is not available in this build yet")
+    given = {name: getattr(args, name) for name in (
+        "kalman_noise", "moving_average", "detect_every", "roi_coverage", "min_face", "batch_size")
+        if getattr(args, name) is not None}
+    config = ConverterConfig(
+        direction=args.direction, output_type=args.output_type, color_correction=args.color_correction,
+        smoothing=args.smoothing, parts=args.parts or (), landmarks=args.landmarks,
+        auto_downscale=args.auto_downscale, all_faces=args.all_faces, device=args.device,
+        precision=args.precision, start=args.start, end=args.end, max_frames=args.max_frames,
+        audio=not args.no_audio, progress_bar=not args.quiet, **given)
+    # fail on the cheap checks (input, output folder) before loading any network
+    from faceswap_parts.video import probe
+
+    probe(args.video)
+    check_output_path(args.video, args.out)
+    model = load_model(args.model, device=args.device)
+    if args.resolution is not None and model.config.resolution != args.resolution:
+        raise FaceswapError(f"the checkpoint in {args.model} is a {model.config.resolution} px model, "
+                            f"not {args.resolution} px; drop --resolution or pick the matching workdir")
+    result = VideoConverter(model, config).convert(args.video, args.out)
+    audio = "with audio" if result.audio else "no audio"
+    print(f"wrote {result.path}: {result.frames} frames at {result.fps:g} fps, {result.size[0]}x{result.size[1]}, "
+          f"{audio}, faces in {result.frames_with_faces} frames, {result.frames / max(result.seconds, 1e-9):.1f} "
+          f"frames/s")
+    return 0

@@ -1,13 +1,37 @@
-"""`faceswap-parts extract` (being built; see the issue tracker)."""
+"""`faceswap-parts extract VIDEO --out DIR`: a video's faces as a training face set."""
 
-HELP = "extract (not available yet)"
+HELP = "extract aligned faces, eye masks and landmarks from a video into a face-set folder"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("video", help="input video file")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output folder (new or empty; see --overwrite)")
+    parser.add_argument("--every", type=int, default=1, metavar="N", help="process every N-th frame (default 1)")
+    parser.add_argument("--landmarks", default="auto", choices=("auto", "fan", "dlib", "mtcnn"),
+                        help="68-point landmark backend for the eye masks (default auto: fan > dlib > mtcnn)")
+    parser.add_argument("--min-face", type=int, default=40, metavar="PX",
+                        help="skip faces whose box is smaller than this (default 40)")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N video frames")
+    parser.add_argument("--all-faces", action="store_true",
+                        help="keep every face of a frame (default: only the largest)")
+    parser.add_argument("--min-sharpness", type=float, default=0.0, metavar="X",
+                        help="skip blurry faces: variance of the Laplacian below X (default 0 = keep all; "
+                             "blurry ~20, sharp 100+)")
+    parser.add_argument("--size", type=int, default=256, metavar="PX", help="aligned face size (default 256)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a previous extraction in DIR (only files its faces.json lists)")
+    parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda (default auto)")
+    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="frames per detector call")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args):
-    from faceswap_parts.errors import FaceswapError
+    from faceswap_parts.extraction import extract_video
 
-    raise FaceswapError("'extract' is not available in this build yet")
+    summary = extract_video(args.video, args.out, every=args.every, landmarks=args.landmarks, min_face=args.min_face,
+                            max_frames=args.max_frames, all_faces=args.all_faces, min_sharpness=args.min_sharpness,
+                            size=args.size, overwrite=args.overwrite, device=args.device,
+                            batch_size=args.batch_size, progress=not args.quiet)
+    print(summary)
+    return 0

@@ -1,13 +1,93 @@
-"""`faceswap-parts train` (being built; see the issue tracker)."""
+"""`faceswap-parts train`: train (or resume) a faceswap-GAN v2.2 model on two face sets."""
+from __future__ import annotations
 
-HELP = "train (not available yet)"
+import argparse
+
+HELP = "train a faceswap-GAN v2.2 model on face sets A and B (resumes the workdir's checkpoint)"
+
+#: Options that define the architecture (taken from the checkpoint when resuming).
+MODEL_OPTIONS = ("resolution", "capacity", "norm", "self_attention", "coverage")
+#: Options stored in TrainConfig; left out on a resume they keep the checkpoint's values.
+TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "gan_loss", "cycle", "preview_interval",
+                 "save_interval", "backup_interval", "keep_backups", "device", "precision", "seed", "workers")
 
 
-def add_arguments(parser):
-    pass
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Values are checked by ModelConfig / TrainConfig (no choices= here: importing
+    # faceswap_parts.config pulls in OpenCV, and --help must stay fast).
+    parser.add_argument("--a", dest="a_dir", metavar="DIR_A",
+                        help="faces of A: an extract output folder, its aligned_faces folder, or a plain "
+                             "folder of face images (required for a new workdir)")
+    parser.add_argument("--b", dest="b_dir", metavar="DIR_B", help="faces of B, as --a")
+    parser.add_argument("--workdir", required=True, metavar="W",
+                        help="where checkpoint.pt, previews and loss history go; an existing checkpoint is resumed")
+    parser.add_argument("--iterations", type=int, required=True, metavar="N",
+                        help="TOTAL number of iterations to reach: a resumed run continues up to N "
+                             "(not N more); the v2.2 schedule is laid out over N")
+    arch = parser.add_argument_group("architecture (new workdir only; a resume takes it from the checkpoint)")
+    arch.add_argument("--resolution", type=int, help="64, 128 or 256 (default 64)")
+    arch.add_argument("--capacity", help="lite or standard (default standard)")
+    arch.add_argument("--norm", help="none, batchnorm, instancenorm, layernorm (default), groupnorm or hybrid")
+    arch.add_argument("--self-attention", dest="self_attention", action=argparse.BooleanOptionalAction,
+                      default=None, help="self-attention layers (default on)")
+    arch.add_argument("--coverage", type=float, help="central fraction of the aligned face the model sees "
+                                                     "(default 0.625)")
+    train = parser.add_argument_group("training (left out on a resume: the checkpoint's values)")
+    train.add_argument("--batch-size", type=int, help="even number, default 8")
+    train.add_argument("--perceptual", action=argparse.BooleanOptionalAction, default=None,
+                       help="perceptual loss in the phases that use it (default on; skipped with a warning "
+                            "when the VGGFace2 weights cannot be loaded)")
+    train.add_argument("--gan-loss", help="mixup_lsgan (default) or relativistic_lsgan")
+    train.add_argument("--cycle", action=argparse.BooleanOptionalAction, default=None,
+                       help="add the cycle-consistency loss (default off)")
+    train.add_argument("--preview-interval", type=int, help="iterations between previews (default 250; 0 = never)")
+    train.add_argument("--save-interval", type=int, help="iterations between checkpoints (default 500)")
+    train.add_argument("--backup-interval", type=int,
+                       help="iterations between numbered backups in W/backups (default 5000; 0 = none)")
+    train.add_argument("--keep-backups", type=int, help="numbered backups kept (default 3)")
+    train.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    train.add_argument("--precision",
+                       help="auto, fp32, bf16 or fp16; auto (default): bf16 where the CPU/GPU supports it, fp16 on older GPUs, else fp32")
+    train.add_argument("--seed", type=int, help="random seed (default 0)")
+    train.add_argument("--workers", type=int, help="threads preparing batches (default 2)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def run(args):
+def _given(args, names) -> dict:
+    return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from faceswap_parts.config import ModelConfig, TrainConfig
     from faceswap_parts.errors import FaceswapError
+    from faceswap_parts.training import Trainer
+    from faceswap_parts.training.checkpoint import checkpoint_path, load_checkpoint
 
-    raise FaceswapError("'train' is not available in this build yet")
+    if args.iterations < 1:
+        raise FaceswapError(f"--iterations must be >= 1, got {args.iterations}")
+    requested_model = _given(args, MODEL_OPTIONS)
+    ModelConfig.from_dict(requested_model)  # validates the values before any file is read
+    options = _given(args, TRAIN_OPTIONS)
+    path = checkpoint_path(Path(args.workdir).expanduser())
+    if path.exists():
+        saved = load_checkpoint(path)["train_config"]
+        base = {k: v for k, v in saved.items() if k != "workdir"}
+    else:
+        missing = [f"--{k[0]}" for k in ("a_dir", "b_dir") if k not in options]
+        if missing:
+            raise FaceswapError(f"{' and '.join(missing)} required: {path} does not exist yet, so this is a new run")
+        base = {}
+    config = TrainConfig.from_dict({**base, **options, "workdir": args.workdir,
+                                    "progress": not args.no_progress})
+    trainer = Trainer(config, requested_model=requested_model)
+    for faces in trainer.faces.values():
+        print(faces.summary())
+    start = trainer.iteration
+    if start:
+        print(f"resuming {path} at iteration {start} of {args.iterations}")
+    print(f"device {trainer.device}, precision {trainer.precision}, model {config.model.to_dict()}")
+    result = trainer.train(args.iterations)
+    print(f"iteration {result.iteration} of {result.total}; checkpoint {trainer.checkpoint_path}")
+    return 0

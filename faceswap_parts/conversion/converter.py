@@ -1,0 +1,459 @@
+"""The video conversion pipeline: decode, detect (every K frames, optical
+flow in between), smooth, align, generate, colour-correct, blend, paste back,
+encode, mux audio.
+
+>>> from faceswap_parts.conversion import ConverterConfig, VideoConverter
+>>> converter = VideoConverter("workdir", ConverterConfig(direction="AtoB"))
+>>> converter.convert("in.mp4", "out.mp4")
+>>> swapped = converter.convert_image(image)
+
+Decoding and encoding run in their own threads (ffmpeg does the codec work
+in its own processes), so the main thread only feeds the detector and the
+generator, each on a whole batch of frames at once.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from faceswap_parts.alignment import align_face, alignment_matrix, invert, transform_points
+from faceswap_parts.conversion.blending import edge_mask, paste_back
+from faceswap_parts.conversion.color import COLOR_MODES, color_correct
+from faceswap_parts.conversion.layouts import check_output_type, compose, output_size
+from faceswap_parts.conversion.smoothing import DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, SMOOTHING_METHODS
+from faceswap_parts.conversion.tracking import FaceTracker
+from faceswap_parts.errors import FaceswapError
+
+DIRECTIONS = ("AtoB", "BtoA")
+PRECISIONS = ("auto", "fp32", "bf16")
+#: With ``auto_downscale`` the detector sees frames shrunk to this longest side.
+DETECT_MAX_SIDE = 320
+
+
+@dataclass
+class ConverterConfig:
+    """Settings of a conversion (the CLI options of ``faceswap-parts convert``).
+
+    Attributes:
+        direction: ``"AtoB"`` puts B's face on A's video; ``"BtoA"`` the reverse.
+        output_type: ``"result"``, ``"side-by-side"`` (input | result) or
+            ``"triple"`` (input | result | blend mask).
+        color_correction: ``"adain"``, ``"adain_xyz"``, ``"hist_match"`` or ``"none"``.
+        smoothing: ``"kalman"``, ``"moving-average"`` or ``"none"``.
+        kalman_noise: Kalman process-noise coefficient (smaller = smoother, laggier).
+        moving_average: weight of the past in the moving average, in [0, 1).
+        parts: swap only these regions (``"eyes"``, ``"eyebrows"``, ``"nose"``,
+            ``"mouth"``, ``"face"``), located with 68-point landmarks;
+            empty = the model's whole attention mask.
+        landmarks: landmark backend for ``parts``: ``"auto"``, ``"fan"``, ``"dlib"``, ``"mtcnn"``.
+        detect_every: run the detector on every K-th frame, track with optical flow between.
+        auto_downscale: detect on frames shrunk to :data:`DETECT_MAX_SIDE` pixels
+            (boxes are mapped back; the swap itself uses full-resolution frames).
+        roi_coverage: side of the pasted square as a fraction of the model's
+            crop (smaller pastes less of the crop's border).
+        feather: width of the pasted region's soft edge, fraction of the crop.
+        min_face: smallest face (pixels, in the original frame) to detect.
+        all_faces: swap every face rather than the largest one.
+        batch_size: frames decoded, detected and generated together.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        precision: generator arithmetic: ``"auto"`` (bf16 autocast on CPU,
+            fp32 elsewhere), ``"fp32"`` or ``"bf16"``.
+        start, end: segment of the video to convert, in seconds.
+        max_frames: stop after this many frames.
+        audio: copy the source's audio track (for the converted segment).
+        progress_bar: show a tqdm progress bar.
+    """
+
+    direction: str = "AtoB"
+    output_type: str = "result"
+    color_correction: str = "adain"
+    smoothing: str = "kalman"
+    kalman_noise: float = DEFAULT_KALMAN_NOISE
+    moving_average: float = DEFAULT_MOVING_AVERAGE
+    parts: tuple = ()
+    landmarks: str = "auto"
+    detect_every: int = 2
+    auto_downscale: bool = True
+    roi_coverage: float = 0.9
+    feather: float = 0.15
+    min_face: int = 40
+    all_faces: bool = False
+    batch_size: int = 16
+    device: str = "auto"
+    precision: str = "auto"
+    start: float | None = None
+    end: float | None = None
+    max_frames: int | None = None
+    audio: bool = True
+    progress_bar: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.parts, str):
+            self.parts = tuple(p.strip() for p in self.parts.split(",") if p.strip())
+        self.parts = tuple(self.parts or ())
+        checks = [
+            (self.direction in DIRECTIONS, f"direction must be AtoB or BtoA, got {self.direction!r}"),
+            (self.color_correction in COLOR_MODES,
+             f"color correction must be one of {', '.join(COLOR_MODES)}, got {self.color_correction!r}"),
+            (self.smoothing in SMOOTHING_METHODS,
+             f"smoothing must be one of {', '.join(SMOOTHING_METHODS)}, got {self.smoothing!r}"),
+            (self.kalman_noise > 0, f"the Kalman noise coefficient must be > 0, got {self.kalman_noise}"),
+            (0 <= self.moving_average < 1, f"the moving-average coefficient must be in [0, 1), got {self.moving_average}"),
+            (self.detect_every >= 1, f"--detect-every must be >= 1, got {self.detect_every}"),
+            (0.2 <= self.roi_coverage <= 1.0, f"--roi-coverage must be within [0.2, 1.0], got {self.roi_coverage}"),
+            (0 <= self.feather <= 0.5, f"feather must be within [0, 0.5], got {self.feather}"),
+            (self.min_face >= 12, f"--min-face must be >= 12 pixels, got {self.min_face}"),
+            (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
+            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
+            (self.max_frames is None or self.max_frames >= 1, f"--max-frames must be >= 1, got {self.max_frames}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise FaceswapError(message)
+        check_output_type(self.output_type)
+        if self.parts:
+            from faceswap_parts.masks import PARTS
+
+            unknown = [p for p in self.parts if p not in PARTS]
+            if unknown:
+                raise FaceswapError(f"unknown part(s) {', '.join(unknown)}; choose among {', '.join(PARTS)}")
+
+
+@dataclass
+class ConversionResult:
+    """What :meth:`VideoConverter.convert` did."""
+
+    path: str
+    frames: int
+    fps: float
+    size: tuple[int, int]
+    frames_with_faces: int
+    audio: bool
+    seconds: float
+    timings: dict = field(default_factory=dict)  # seconds in "detector", "generator"
+
+
+def _prefetch(iterable: Iterable, depth: int = 2) -> Iterator:
+    """Iterate ``iterable`` in a background thread, ``depth`` items ahead."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer
+            items.put(err)
+
+    thread = threading.Thread(target=work, daemon=True, name="faceswap-decode")
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+class _BackgroundWriter:
+    """Feed frames to a :class:`VideoWriter` from a thread; errors surface on ``close``."""
+
+    def __init__(self, writer, depth: int = 64):
+        self.writer = writer
+        self.frames: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, daemon=True, name="faceswap-encode")
+        self.thread.start()
+
+    def _work(self):
+        while True:
+            frame = self.frames.get()
+            if frame is None:
+                return
+            if self.error is None:
+                try:
+                    self.writer.write(frame)
+                except BaseException as err:  # noqa: BLE001 - re-raised in close()
+                    self.error = err
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.error is not None:
+            raise self.error
+        self.frames.put(frame)
+
+    def close(self) -> None:
+        self.frames.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _temp_path(output: Path, tag: str) -> Path:
+    return output.with_name(f".{output.stem}.{tag}-{os.getpid()}{output.suffix or '.mp4'}")
+
+
+def check_output_path(input_path: str, output_path: str) -> None:
+    """One-line errors for an output in a missing folder, a folder, or the input itself."""
+    out = Path(output_path)
+    if not out.parent.resolve().is_dir():
+        raise FaceswapError(f"output folder does not exist: {out.parent.resolve()}")
+    if out.is_dir():
+        raise FaceswapError(f"output path is a folder: {out}; give a file name such as {out / 'swapped.mp4'}")
+    if out.exists() and os.path.samefile(out, input_path):
+        raise FaceswapError(f"refusing to overwrite the input video {input_path}; choose another output path")
+
+
+class VideoConverter:
+    """Swap faces in videos and images with a trained model.
+
+    Args:
+        model: a :class:`~faceswap_parts.models.FaceswapModel` or a training
+            workdir (loaded with :func:`faceswap_parts.training.load_model`).
+        config: :class:`ConverterConfig` (defaults if omitted).
+        detector: a ready :class:`~faceswap_parts.detection.FaceDetector`
+            (made from the config when omitted).
+        landmarker: a ready 68-point landmarker for ``config.parts``
+            (``get_landmarker(config.landmarks)`` when omitted).
+    """
+
+    def __init__(self, model, config: ConverterConfig | None = None, detector=None, landmarker=None):
+        import torch
+
+        from faceswap_parts.device import resolve_device
+
+        self.config = config = config or ConverterConfig()
+        if isinstance(model, (str, os.PathLike)):
+            from faceswap_parts.training import load_model
+
+            model = load_model(model, device=config.device)
+        elif config.device != "auto":
+            model = model.to(resolve_device(config.device))
+        self.model = model.eval()
+        self.device = next(model.parameters()).device
+        self.resolution = model.config.resolution
+        self.coverage = model.config.coverage
+        bf16 = config.precision == "bf16" or (config.precision == "auto" and self.device.type == "cpu")
+        self._autocast = (lambda: torch.autocast(self.device.type, dtype=torch.bfloat16)) if bf16 \
+            else contextlib.nullcontext
+        self._detector = detector
+        self._landmarker = landmarker
+        self._edge = edge_mask(self.resolution, config.roi_coverage, config.feather)
+        self.timings = {"detector": 0.0, "generator": 0.0}
+        self.reset()
+
+    # ------------------------------------------------------------------ components
+    def detector_for(self, frame_size: tuple[int, int]):
+        """The face detector for frames of ``(width, height)`` (created on first use).
+
+        With ``auto_downscale`` it detects on frames shrunk to
+        :data:`DETECT_MAX_SIDE` and ``min_face`` is scaled to match, so
+        ``min_face`` always means pixels of the original frame.
+        """
+        if self._detector is None:
+            from faceswap_parts.detection import FaceDetector
+
+            side = max(frame_size)
+            shrink = self.config.auto_downscale and side > DETECT_MAX_SIDE
+            ratio = DETECT_MAX_SIDE / side if shrink else 1.0
+            self._detector = FaceDetector(device=self.device, min_face_size=max(12.0, self.config.min_face * ratio),
+                                          max_side=DETECT_MAX_SIDE if shrink else None)
+        return self._detector
+
+    @property
+    def landmarker(self):
+        """The 68-point landmarker used for ``parts`` (created on first use)."""
+        if self._landmarker is None:
+            from faceswap_parts.landmarks import get_landmarker
+
+            self._landmarker = get_landmarker(self.config.landmarks, device=self.device)
+        return self._landmarker
+
+    def reset(self) -> None:
+        """Start a new video: forget tracks, smoothing state and the frame count."""
+        c = self.config
+        self.tracker = FaceTracker(all_faces=c.all_faces, smoother=dict(
+            method=c.smoothing, kalman_noise=c.kalman_noise, moving_average=c.moving_average))
+        self._frame_index = 0
+        #: smoothed boxes pasted in each frame so far: list (per frame) of (N, 4) arrays
+        self.history: list[np.ndarray] = []
+
+    # ------------------------------------------------------------------ frame level
+    def _detect(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        if not frames:
+            return []
+        t0 = time.perf_counter()
+        h, w = frames[0].shape[:2]
+        boxes, _, points = self.detector_for((w, h)).detect(frames)
+        self.timings["detector"] += time.perf_counter() - t0
+        return list(zip(boxes, points))
+
+    def _generate(self, crops: np.ndarray):
+        import torch
+
+        t0 = time.perf_counter()
+        with torch.inference_mode(), self._autocast():
+            out = self.model.transform(crops, self.config.direction, batch_size=max(len(crops), 1))
+        self.timings["generator"] += time.perf_counter() - t0
+        return out
+
+    def _parts_weight(self, frame: np.ndarray, faces) -> list[np.ndarray]:
+        """Frame-sized parts masks, one per face, placed at the smoothed face position."""
+        from faceswap_parts.masks import parts_mask
+
+        boxes = np.stack([f.raw_box for f in faces]).astype(np.float32)
+        points = np.stack([f.raw_points5 for f in faces]).astype(np.float32)
+        landmarks = self.landmarker.predict(frame, boxes, points)
+        weights = []
+        for face, lm in zip(faces, landmarks):
+            # landmarks follow the face from its raw to its smoothed position
+            raw_m = alignment_matrix(face.raw_points5, self.resolution, self.coverage)
+            smooth_m = alignment_matrix(face.points5, self.resolution, self.coverage)
+            moved = transform_points(transform_points(lm, raw_m), invert(smooth_m))
+            weights.append(parts_mask(moved.astype(np.float32), frame.shape[:2], parts=self.config.parts))
+        return weights
+
+    def swap_frames(self, frames: list[np.ndarray], tracker: FaceTracker | None = None,
+                    detect_all: bool = False) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """Swap the faces in consecutive frames (tracking continues across calls).
+
+        Returns ``(results, alphas)``: one RGB frame per input (the input
+        object itself when it had no face) and the (H, W) blend weight
+        actually used (``None`` without a face).
+        """
+        c = self.config
+        tracker = tracker or self.tracker
+        every = 1 if detect_all else c.detect_every
+        det_idx = [i for i in range(len(frames)) if (self._frame_index + i) % every == 0]
+        detections = dict(zip(det_idx, self._detect([frames[i] for i in det_idx])))
+        per_frame = [tracker.update(frame, detections.get(i), need_flow=every > 1)
+                     for i, frame in enumerate(frames)]
+        if tracker is self.tracker:
+            self._frame_index += len(frames)
+            self.history.extend(np.array([f.box for f in faces]).reshape(-1, 4) for faces in per_frame)
+
+        crops, matrices, owners = [], [], []
+        for i, faces in enumerate(per_frame):
+            for face in faces:
+                try:
+                    crop, matrix = align_face(frames[i], face.points5, size=self.resolution, coverage=self.coverage)
+                except ValueError:  # degenerate points: leave this face alone
+                    continue
+                crops.append(crop)
+                matrices.append(matrix)
+                owners.append((i, face))
+        results: list[np.ndarray] = list(frames)
+        alphas: list[np.ndarray | None] = [None] * len(frames)
+        if not crops:
+            return results, alphas
+        _, raw, masks = self._generate(np.stack(crops))
+        parts = {}
+        if c.parts:
+            for i, faces in enumerate(per_frame):
+                if faces:
+                    parts.update(zip((id(f) for f in faces), self._parts_weight(frames[i], faces)))
+        for crop, matrix, (i, face), face_raw, mask in zip(crops, matrices, owners, raw, masks):
+            if results[i] is frames[i]:
+                results[i] = frames[i].copy()
+                alphas[i] = np.zeros(frames[i].shape[:2], np.float32)
+            corrected = color_correct(face_raw, crop, c.color_correction, mask)
+            paste_back(results[i], corrected, mask * self._edge, matrix, frame_weight=parts.get(id(face)),
+                       out_alpha=alphas[i])
+        return results, alphas
+
+    def convert_frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """Output frames (in the configured layout) for consecutive input frames."""
+        results, alphas = self.swap_frames(frames)
+        return [compose(self.config.output_type, f, r, a) for f, r, a in zip(frames, results, alphas)]
+
+    def convert_image(self, image: np.ndarray) -> np.ndarray:
+        """Swap the face(s) in one RGB uint8 image (no temporal smoothing);
+        returns the result (the layout option applies to videos only)."""
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise FaceswapError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+        tracker = FaceTracker(all_faces=self.config.all_faces, smoother=dict(method="none"))
+        results, _ = self.swap_frames([image], tracker=tracker, detect_all=True)
+        return results[0]
+
+    # ------------------------------------------------------------------ video level
+    def convert(self, input_path: str | os.PathLike, output_path: str | os.PathLike,
+                progress: Callable[[int, int], None] | None = None) -> ConversionResult:
+        """Convert a video segment to an H.264 MP4 (with the source's audio).
+
+        The video is written to a hidden file beside ``output_path`` and
+        renamed at the end, so a failure never leaves a half video there.
+
+        Args:
+            input_path: source video.
+            output_path: the MP4 to write (its folder must exist; never the input).
+            progress: optional ``callback(frames_done, frames_expected)`` after each batch.
+        """
+        from tqdm.auto import tqdm
+
+        from faceswap_parts.video import VideoReader, VideoWriter, mux_audio
+
+        c = self.config
+        input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+        reader = VideoReader(input_path, start=c.start, end=c.end, max_frames=c.max_frames)
+        check_output_path(input_path, output_path)
+        out = Path(output_path)
+        tmp_video, tmp_muxed = _temp_path(out, "video"), _temp_path(out, "muxed")
+        total = reader.expected_frames()
+        self.reset()
+        self.timings = {"detector": 0.0, "generator": 0.0}
+        t0 = time.perf_counter()
+        done = with_faces = 0
+        try:
+            with VideoWriter(tmp_video, reader.fps, output_size(c.output_type, reader.size),
+                             protect=(input_path,)) as writer, \
+                    tqdm(total=total, unit="frame", desc="convert", disable=not c.progress_bar) as bar:
+                background = _BackgroundWriter(writer)
+                try:
+                    for batch in _prefetch(reader.batches(c.batch_size)):
+                        frames = [frame for _, _, frame in batch]
+                        for frame in self.convert_frames(frames):
+                            background.write(frame)
+                        with_faces += sum(len(b) > 0 for b in self.history[done:])
+                        done += len(frames)
+                        bar.update(len(frames))
+                        if progress is not None:
+                            progress(done, max(total, done))
+                finally:
+                    background.close()
+                if done == 0:
+                    raise FaceswapError(f"no frames decoded from {input_path} in the requested segment")
+            has_audio = c.audio and reader.info.has_audio
+            if has_audio:
+                mux_audio(tmp_video, input_path, tmp_muxed, start=reader.start, duration=done / reader.fps)
+                os.replace(tmp_muxed, out)
+            else:
+                os.replace(tmp_video, out)
+        finally:
+            for tmp in (tmp_video, tmp_muxed):
+                if tmp.exists():
+                    tmp.unlink()
+        return ConversionResult(path=str(out), frames=done, fps=reader.fps,
+                                size=output_size(c.output_type, reader.size), frames_with_faces=with_faces,
+                                audio=has_audio, seconds=time.perf_counter() - t0, timings=dict(self.timings))

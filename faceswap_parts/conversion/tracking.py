@@ -1,0 +1,161 @@
+"""Face tracks across frames: detections on some frames, Lucas-Kanade optical
+flow (OpenCV) in between, and a :class:`TrackSmoother` per track.
+
+With ``all_faces=False`` there is one track, always the largest detected
+face; otherwise each detection joins the nearest live track or starts one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from faceswap_parts.conversion.smoothing import TrackSmoother
+
+_LK_PARAMS = dict(winSize=(21, 21), maxLevel=3,
+                  criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+
+
+@dataclass
+class TrackedFace:
+    """One face in one frame: the smoothed geometry used for pasting and the raw one it came from."""
+
+    track: int
+    box: np.ndarray  # (4,) smoothed x1, y1, x2, y2
+    points5: np.ndarray  # (5, 2) smoothed
+    raw_box: np.ndarray
+    raw_points5: np.ndarray
+    detected: bool  # False when carried over from the previous frame by optical flow
+
+
+@dataclass
+class _Track:
+    smoother: TrackSmoother
+    box: np.ndarray | None = None  # last raw observation, None when lost
+    points5: np.ndarray | None = None
+    misses: int = 0
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+
+
+def _size(box: np.ndarray) -> float:
+    return float(max(box[2] - box[0], box[3] - box[1], 1.0))
+
+
+class FaceTracker:
+    """Turn per-frame detections (or none, on frames in between) into smoothed face tracks.
+
+    Args:
+        all_faces: follow every face rather than the largest one.
+        smoother: keyword arguments for each track's :class:`TrackSmoother`.
+        max_lost: frames a track survives without being seen before it is dropped.
+    """
+
+    def __init__(self, all_faces: bool = False, smoother: dict | None = None, max_lost: int = 10):
+        self.all_faces = all_faces
+        self.smoother_args = dict(smoother or {})
+        self.max_lost = max_lost
+        self.tracks: dict[int, _Track] = {}
+        self._next_id = 0
+        self._prev_gray = None
+
+    def reset(self) -> None:
+        """Forget all tracks (e.g. at a cut or a new video)."""
+        self.tracks.clear()
+        self._prev_gray = None
+
+    def _new_track(self) -> int:
+        tid = self._next_id
+        self._next_id += 1
+        self.tracks[tid] = _Track(TrackSmoother(**self.smoother_args))
+        return tid
+
+    def _assign(self, boxes: np.ndarray) -> list[int]:
+        """Track id for each detection: the nearest live track within half a
+        face size, else a new track."""
+        if not self.all_faces:
+            tid = next(iter(self.tracks), None)
+            return [self._new_track() if tid is None else tid] if len(boxes) else []
+        free = set(self.tracks)
+        ids = []
+        for box in boxes:
+            best, best_d = None, np.inf
+            for tid in free:
+                last = self.tracks[tid].box
+                if last is None:
+                    continue
+                d = np.linalg.norm(_centre(box) - _centre(last)) / _size(last)
+                if d < 0.5 and d < best_d:
+                    best, best_d = tid, d
+            if best is None:
+                best = self._new_track()
+            else:
+                free.discard(best)
+            ids.append(best)
+        return ids
+
+    def _flow(self, gray: np.ndarray, track: _Track) -> tuple[np.ndarray, np.ndarray] | None:
+        """Carry a track's last box and points to this frame with optical flow,
+        checked forward-backward; ``None`` when the flow is unreliable."""
+        if self._prev_gray is None or track.box is None:
+            return None
+        b = track.box
+        pts = track.points5.astype(np.float32).reshape(-1, 1, 2)
+        nxt, st, _ = cv2.calcOpticalFlowPyrLK(self._prev_gray, gray, pts, None, **_LK_PARAMS)
+        if nxt is None or not st.all():
+            return None
+        back, st2, _ = cv2.calcOpticalFlowPyrLK(gray, self._prev_gray, nxt, None, **_LK_PARAMS)
+        if back is None or not st2.all():
+            return None
+        if np.abs(back - pts).reshape(-1, 2).max() > 0.03 * _size(b):
+            return None
+        # the box follows the similarity that moved the 5 points (box corners have no texture to track)
+        matrix, _ = cv2.estimateAffinePartial2D(pts, nxt, method=cv2.LMEDS)
+        if matrix is None:
+            return None
+        new_points = nxt.reshape(5, 2).astype(np.float64)
+        new_corners = np.array([[b[0], b[1]], [b[2], b[3]]]) @ matrix[:, :2].T + matrix[:, 2]
+        return new_corners.ravel(), new_points
+
+    def update(self, frame: np.ndarray, detections: tuple[np.ndarray, np.ndarray] | None,
+               need_flow: bool = True) -> list[TrackedFace]:
+        """Advance one frame.
+
+        Args:
+            frame: the RGB frame.
+            detections: ``(boxes (N, 4), points5 (N, 5, 2))`` sorted largest
+                first, or ``None`` on frames without detection (optical flow).
+            need_flow: keep a grayscale copy for the next frame's optical flow.
+        """
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if (need_flow or detections is None) else None
+        observed: dict[int, tuple[np.ndarray, np.ndarray, bool]] = {}
+        if detections is not None:
+            boxes, points = detections
+            if not self.all_faces:
+                boxes, points = boxes[:1], points[:1]
+            for tid, box, pts in zip(self._assign(boxes), boxes, points):
+                observed[tid] = (np.asarray(box, np.float64), np.asarray(pts, np.float64).reshape(5, 2), True)
+        else:
+            for tid, track in self.tracks.items():
+                flowed = self._flow(gray, track)
+                if flowed is not None:
+                    observed[tid] = (*flowed, False)
+        faces = []
+        for tid in list(self.tracks):
+            track = self.tracks[tid]
+            if tid not in observed:
+                track.smoother.miss()
+                track.box = track.points5 = None
+                track.misses += 1
+                if track.misses > self.max_lost:
+                    del self.tracks[tid]
+                continue
+            box, pts, detected = observed[tid]
+            track.box, track.points5, track.misses = box, pts, 0
+            sbox, spts = track.smoother.update(box, pts)
+            faces.append(TrackedFace(tid, sbox, spts, box, pts, detected))
+        self._prev_gray = gray
+        return faces

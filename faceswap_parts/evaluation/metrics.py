@@ -1,0 +1,187 @@
+"""The evaluation scores as small pure functions on numpy arrays.
+
+Landmarks are iBUG 68-point arrays ``(68, 2)`` (or stacks ``(T, 68, 2)``) in
+image pixels. Per-frame values that cannot be computed (no face) are NaN;
+aggregates ignore NaNs and return ``None`` when nothing is left, so that the
+JSON report says "unknown" rather than a made-up number.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# iBUG 68 indices; "left"/"right" as seen in the image.
+LEFT_EYE = slice(36, 42)
+RIGHT_EYE = slice(42, 48)
+NOSE_TIP = 30
+INNER_LIP_TOP, INNER_LIP_BOTTOM = 62, 66
+MOUTH = slice(48, 68)
+
+
+def nan_mean(values) -> float | None:
+    """Mean ignoring NaNs; ``None`` when there is no finite value."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else None
+
+
+def safe_ratio(numerator: float | None, denominator: float | None, eps: float = 1e-9) -> float | None:
+    """``numerator / denominator``, or ``None`` when either is unknown or the denominator is ~0."""
+    if numerator is None or denominator is None or abs(denominator) < eps:
+        return None
+    return float(numerator / denominator)
+
+
+# --- identity -----------------------------------------------------------------------------------
+
+def centroid(embeddings: np.ndarray) -> np.ndarray:
+    """Mean embedding of one identity's faces ``(N, D) -> (D,)``."""
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    if embeddings.ndim != 2 or len(embeddings) == 0:
+        raise ValueError("need at least one embedding to compute a centroid")
+    return embeddings.mean(axis=0)
+
+
+def identity_distances(embeddings: np.ndarray, centroid_a: np.ndarray, centroid_b: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distances of each embedding ``(T, D)`` to A's and B's centroids
+    (NaN rows, for frames without a face, stay NaN)."""
+    embeddings = np.asarray(embeddings, dtype=np.float64).reshape(-1, len(centroid_a))
+    return (np.linalg.norm(embeddings - centroid_a, axis=1), np.linalg.norm(embeddings - centroid_b, axis=1))
+
+
+def identity_transfer_rate(dist_a: np.ndarray, dist_b: np.ndarray) -> float | None:
+    """Fraction of faces closer to B's centroid than to A's (frames with a face only)."""
+    dist_a, dist_b = np.asarray(dist_a, np.float64), np.asarray(dist_b, np.float64)
+    valid = np.isfinite(dist_a) & np.isfinite(dist_b)
+    return float(np.mean(dist_b[valid] < dist_a[valid])) if valid.any() else None
+
+
+# --- expression and pose ------------------------------------------------------------------------
+
+def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right eye centres ``(..., 2)`` of ``(..., 68, 2)`` landmarks."""
+    landmarks = np.asarray(landmarks, dtype=np.float64)
+    return landmarks[..., LEFT_EYE, :].mean(axis=-2), landmarks[..., RIGHT_EYE, :].mean(axis=-2)
+
+
+def inter_ocular(landmarks: np.ndarray) -> np.ndarray:
+    """Distance between the eye centres, the scale every landmark score is divided by."""
+    left, right = eye_centres(landmarks)
+    return np.linalg.norm(right - left, axis=-1)
+
+
+def landmark_error(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Mean point-to-point distance between two landmark sets divided by the
+    reference's inter-ocular distance: ``(..., 68, 2) x2 -> (...)``."""
+    reference, other = np.asarray(reference, np.float64), np.asarray(other, np.float64)
+    return np.linalg.norm(other - reference, axis=-1).mean(axis=-1) / inter_ocular(reference)
+
+
+def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
+    """Inner-lip gap (points 62-66) divided by the inter-ocular distance."""
+    landmarks = np.asarray(landmarks, np.float64)
+    gap = np.linalg.norm(landmarks[..., INNER_LIP_TOP, :] - landmarks[..., INNER_LIP_BOTTOM, :], axis=-1)
+    return gap / inter_ocular(landmarks)
+
+
+def eye_opening(landmarks: np.ndarray) -> np.ndarray:
+    """Eye aspect ratio (lid gap over eye width) averaged over both eyes."""
+    landmarks = np.asarray(landmarks, np.float64)
+    ratios = []
+    for eye in (LEFT_EYE, RIGHT_EYE):
+        p = landmarks[..., eye, :]
+        gap = np.linalg.norm(p[..., 1, :] - p[..., 5, :], axis=-1) + np.linalg.norm(p[..., 2, :] - p[..., 4, :], axis=-1)
+        ratios.append(gap / (2.0 * np.linalg.norm(p[..., 0, :] - p[..., 3, :], axis=-1)))
+    return (ratios[0] + ratios[1]) / 2.0
+
+
+def head_pose(landmarks: np.ndarray) -> np.ndarray:
+    """Head-pose proxy ``(..., 3)``: yaw, pitch (unitless) and roll (degrees).
+
+    Yaw is the nose tip's offset along the eye line from the eyes' midpoint;
+    pitch is the nose tip's distance below the eye line relative to the
+    mouth's, minus 0.5; both in inter-ocular units. Roll is the eye line's
+    angle. Good enough to tell whether two faces point the same way.
+    """
+    landmarks = np.asarray(landmarks, np.float64)
+    left, right = eye_centres(landmarks)
+    axis = right - left
+    iod = np.linalg.norm(axis, axis=-1, keepdims=True)
+    along = axis / iod
+    down = np.stack([-along[..., 1], along[..., 0]], axis=-1)  # eye line rotated 90 degrees, towards the chin
+    mid = (left + right) / 2.0
+    nose = landmarks[..., NOSE_TIP, :] - mid
+    mouth = landmarks[..., MOUTH, :].mean(axis=-2) - mid
+    yaw = (nose * along).sum(-1) / iod[..., 0]
+    pitch = (nose * down).sum(-1) / np.maximum((mouth * down).sum(-1), 1e-9) - 0.5
+    roll = np.degrees(np.arctan2(axis[..., 1], axis[..., 0]))
+    return np.stack([yaw, pitch, roll], axis=-1)
+
+
+def expression_differences(original: np.ndarray, swapped: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-face absolute differences in mouth opening, eye opening and head
+    pose between original and swapped landmarks ``(T, 68, 2)``."""
+    pose = np.abs(head_pose(swapped) - head_pose(original))
+    return {
+        "mouth_opening": np.abs(mouth_opening(swapped) - mouth_opening(original)),
+        "eye_opening": np.abs(eye_opening(swapped) - eye_opening(original)),
+        "yaw": pose[..., 0],
+        "pitch": pose[..., 1],
+        "roll_degrees": pose[..., 2],
+    }
+
+
+# --- temporal stability -------------------------------------------------------------------------
+
+def landmark_motion(landmarks: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """Mean landmark displacement between consecutive frames ``(T, 68, 2) -> (T-1,)``,
+    in units of ``scale`` (per frame; default: each frame's inter-ocular distance).
+    Pairs with a NaN frame give NaN."""
+    landmarks = np.asarray(landmarks, np.float64)
+    if len(landmarks) < 2:
+        return np.zeros(0)
+    scale = inter_ocular(landmarks) if scale is None else np.asarray(scale, np.float64)
+    step = np.linalg.norm(np.diff(landmarks, axis=0), axis=-1).mean(axis=-1)
+    return step / scale[:-1]
+
+
+def face_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Mean RGB colour ``(3,)`` inside the convex hull of a face's landmarks."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    hull = cv2.convexHull(np.round(np.asarray(landmarks)).astype(np.int32).reshape(-1, 1, 2))
+    cv2.fillConvexPoly(mask, hull, 1)
+    if not mask.any():
+        return np.full(3, np.nan)
+    return np.asarray(cv2.mean(image, mask=mask)[:3], np.float64)
+
+
+def colour_change(colours: np.ndarray) -> np.ndarray:
+    """Mean absolute change of the mean face colour between consecutive frames
+    ``(T, 3) -> (T-1,)`` in 0-255 levels (NaN where a frame has no face)."""
+    colours = np.asarray(colours, np.float64)
+    if len(colours) < 2:
+        return np.zeros(0)
+    return np.abs(np.diff(colours, axis=0)).mean(axis=-1)
+
+
+def paired_ratio(swapped: np.ndarray, original: np.ndarray) -> float | None:
+    """``mean(swapped) / mean(original)`` over the entries finite in both
+    (1.0 = the swap changes as much as the source does)."""
+    swapped, original = np.asarray(swapped, np.float64), np.asarray(original, np.float64)
+    valid = np.isfinite(swapped) & np.isfinite(original)
+    if not valid.any():
+        return None
+    return safe_ratio(float(swapped[valid].mean()), float(original[valid].mean()))
+
+
+# --- coverage -----------------------------------------------------------------------------------
+
+def coverage(original_has_face: np.ndarray, swapped_has_face: np.ndarray) -> float | None:
+    """Fraction of the frames with a face in the original where the swapped
+    frame has one too (``None`` if the original never shows a face)."""
+    original_has_face = np.asarray(original_has_face, bool)
+    swapped_has_face = np.asarray(swapped_has_face, bool)
+    if not original_has_face.any():
+        return None
+    return float(np.mean(swapped_has_face[original_has_face]))

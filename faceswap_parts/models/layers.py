@@ -1,0 +1,171 @@
+"""Building blocks of the faceswap-GAN v2.2 networks (NCHW, PyTorch).
+
+Normalisation names say what is computed (see :data:`faceswap_parts.config.NORMS`):
+
+========================  ============================================================
+``none``                  identity
+``batchnorm``             per channel over (N, H, W), running statistics in eval mode
+``instancenorm``          per sample and channel over (H, W)  (Keras v2.2's "layernorm")
+``layernorm``             per sample over (C, H, W)            (Keras v2.2's "instancenorm")
+``groupnorm``             per sample over groups of channels (16 groups, fewer if C < 16)
+``hybrid``                half the channels through a 1x1 conv, the other half layernorm
+========================  ============================================================
+
+All of them carry a learned per-channel scale and shift. They are built on
+``nn.GroupNorm`` / ``nn.BatchNorm2d`` so that CPU bf16 autocast keeps them in
+bf16 instead of bouncing through fp32.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from faceswap_parts.config import NORMS
+
+
+def make_norm(kind: str, channels: int) -> nn.Module:
+    """The normalisation layer called ``kind`` for ``channels`` feature maps."""
+    if kind == "none":
+        return nn.Identity()
+    if kind == "batchnorm":
+        return nn.BatchNorm2d(channels)
+    if kind == "instancenorm":
+        return nn.GroupNorm(channels, channels)
+    if kind == "layernorm":
+        return nn.GroupNorm(1, channels)
+    if kind == "groupnorm":
+        return nn.GroupNorm(math.gcd(16, channels), channels)
+    if kind == "hybrid":
+        return HybridNorm(channels)
+    raise ValueError(f"unknown norm {kind!r}; expected one of {NORMS}")
+
+
+class HybridNorm(nn.Module):
+    """v2.2's "hybrid" norm: a learned 1x1 conv on the first half of the
+    channels, layernorm (per sample over (C/2, H, W)) on the second half."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        if channels % 2:
+            raise ValueError(f"hybrid norm needs an even number of channels, got {channels}")
+        self.half = channels // 2
+        self.mix = nn.Conv2d(self.half, self.half, 1)
+        nn.init.kaiming_normal_(self.mix.weight, nonlinearity="relu")
+        self.norm = nn.GroupNorm(1, channels - self.half)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.split([self.half, x.shape[1] - self.half], dim=1)
+        return torch.cat([self.mix(a), self.norm(b)], dim=1)
+
+
+def _he_conv(cin: int, cout: int, kernel: int, stride: int = 1, padding: int | None = None,
+             bias: bool = False) -> nn.Conv2d:
+    """Conv with Keras ``he_normal``-like init (v2.2's ``conv_init``)."""
+    conv = nn.Conv2d(cin, cout, kernel, stride, kernel // 2 if padding is None else padding, bias=bias)
+    nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+    return conv
+
+
+class ConvBlock(nn.Sequential):
+    """3x3 conv (stride 2 halves the size) → ReLU → norm: the encoder's step."""
+
+    def __init__(self, cin: int, cout: int, norm: str = "none", stride: int = 2):
+        super().__init__(_he_conv(cin, cout, 3, stride), nn.ReLU(inplace=True), make_norm(norm, cout))
+
+
+class ConvBlockD(nn.Sequential):
+    """4x4 stride-2 conv → LeakyReLU(0.2) → norm: the discriminator's step."""
+
+    def __init__(self, cin: int, cout: int, norm: str = "none"):
+        super().__init__(_he_conv(cin, cout, 4, 2, padding=1), nn.LeakyReLU(0.2, inplace=True),
+                         make_norm(norm, cout))
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 convs with a skip connection, LeakyReLU(0.2) and norm after each."""
+
+    def __init__(self, channels: int, norm: str = "none"):
+        super().__init__()
+        self.conv1 = _he_conv(channels, channels, 3)
+        self.norm1 = make_norm(norm, channels)
+        self.conv2 = _he_conv(channels, channels, 3)
+        self.norm2 = make_norm(norm, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.norm1(F.leaky_relu(self.conv1(x), 0.2))
+        return self.norm2(F.leaky_relu(self.conv2(y) + x, 0.2))
+
+
+def icnr_(weight: torch.Tensor, scale: int = 2) -> torch.Tensor:
+    """ICNR init (Aitken et al. 2017) of a conv feeding ``nn.PixelShuffle(scale)``.
+
+    ``nn.PixelShuffle`` builds output channel ``c`` from input channels
+    ``c*scale² … c*scale² + scale² - 1``, so one He-initialised subkernel per
+    output channel is repeated over each such run of consecutive channels.
+    Right after init the conv + shuffle then equals nearest-neighbour
+    upsampling of the subkernel's output: no checkerboard.
+    """
+    out_channels = weight.shape[0] // (scale * scale)
+    sub = torch.empty(out_channels, *weight.shape[1:], dtype=weight.dtype, device=weight.device)
+    nn.init.kaiming_normal_(sub, nonlinearity="relu")
+    with torch.no_grad():
+        weight.copy_(sub.repeat_interleave(scale * scale, dim=0))
+    return weight
+
+
+class UpscalePS(nn.Module):
+    """Doubles the size: 3x3 conv to 4x channels (ICNR) → LeakyReLU(0.2) →
+    pixel shuffle → norm over the ``cout`` output channels."""
+
+    def __init__(self, cin: int, cout: int, norm: str = "none"):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout * 4, 3, padding=1)
+        icnr_(self.conv.weight, 2)
+        nn.init.zeros_(self.conv.bias)
+        self.shuffle = nn.PixelShuffle(2)
+        self.norm = make_norm(norm, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.shuffle(F.leaky_relu(self.conv(x), 0.2)))
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention: ``x + gamma * softmax(q kᵀ) v`` over all positions.
+
+    q, k are 1x1 projections to ``C/squeeze`` channels, v a 1x1 projection to
+    ``C``; ``gamma`` is learned and starts at 0 so the block starts as the
+    identity. Plain matmuls, so CPU bf16 autocast runs it in bf16.
+    """
+
+    def __init__(self, channels: int, squeeze: int = 8):
+        super().__init__()
+        if channels // squeeze < 1:
+            raise ValueError(f"self-attention needs at least {squeeze} channels, got {channels}")
+        self.query = nn.Conv2d(channels, channels // squeeze, 1)
+        self.key = nn.Conv2d(channels, channels // squeeze, 1)
+        self.value = nn.Conv2d(channels, channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        q = self.query(x).flatten(2).transpose(1, 2)  # (N, HW, C/8)
+        k = self.key(x).flatten(2)  # (N, C/8, HW)
+        v = self.value(x).flatten(2).transpose(1, 2)  # (N, HW, C)
+        attn = torch.softmax(torch.bmm(q, k), dim=-1)
+        out = torch.bmm(attn, v).transpose(1, 2).reshape(n, c, h, w)
+        return x + self.gamma * out
+
+
+class OutputHead(nn.Module):
+    """5x5 convs to a 1-channel sigmoid attention mask and a 3-channel tanh face."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, 4, 5, padding=2)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.conv(x)
+        return torch.sigmoid(y[:, :1]), torch.tanh(y[:, 1:])

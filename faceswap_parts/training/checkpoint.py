@@ -1,0 +1,109 @@
+"""The one-file checkpoint ``WORKDIR/checkpoint.pt``: atomic writes, safe loads,
+numbered backups.
+
+Only tensors and plain containers are stored (configs as dicts, RNG states as
+tensors), so every load uses ``torch.load(..., weights_only=True)``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import torch
+
+from faceswap_parts.errors import FaceswapError
+
+CHECKPOINT_NAME = "checkpoint.pt"
+BACKUP_DIR = "backups"
+FORMAT_VERSION = 1
+
+
+def checkpoint_path(workdir: str | os.PathLike) -> Path:
+    return Path(workdir) / CHECKPOINT_NAME
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open folders; os.replace is still atomic there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then
+    ``os.replace``: a crash at any moment leaves either the old or the new file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """Load a checkpoint file saved by :func:`atomic_save` (``weights_only=True``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FaceswapError(f"no checkpoint at {path}; train a model first (faceswap-parts train --workdir {path.parent})")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise FaceswapError(f"cannot read checkpoint {path}: {type(err).__name__}; "
+                            f"restore one from {path.parent / BACKUP_DIR} or start a new workdir") from None
+    if not isinstance(state, dict) or "model_config" not in state or "model" not in state:
+        raise FaceswapError(f"{path} is not a faceswap-parts checkpoint")
+    return state
+
+
+def write_backup(path: str | os.PathLike, iteration: int, keep: int) -> Path | None:
+    """Copy the checkpoint to ``backups/checkpoint_<iteration>.pt`` and keep only
+    the newest ``keep`` backups (``keep=0``: no backups)."""
+    path = Path(path)
+    if keep <= 0:
+        return None
+    backup_dir = path.parent / BACKUP_DIR
+    backup_dir.mkdir(exist_ok=True)
+    target = backup_dir / f"checkpoint_{iteration:06d}.pt"
+    tmp = target.with_name(f".{target.name}.tmp")
+    # A hard link shares the just-written, fsynced file; copy where links are unsupported.
+    try:
+        if tmp.exists():
+            tmp.unlink()
+        os.link(path, tmp)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(path, tmp)
+    os.replace(tmp, target)
+    pattern = re.compile(r"checkpoint_(\d+)\.pt$")
+    backups = sorted((int(m.group(1)), p) for p in backup_dir.iterdir() if (m := pattern.match(p.name)))
+    for _, old in backups[:-keep]:
+        old.unlink()
+    return target
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    """Human-readable copy of the configs (never read back: the checkpoint is the truth)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

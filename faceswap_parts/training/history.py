@@ -1,0 +1,109 @@
+"""Loss history: ``loss_history.csv`` (appended) and ``loss_curve.png``."""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HISTORY_NAME = "loss_history.csv"
+CURVE_NAME = "loss_curve.png"
+#: Rows of history kept inside the checkpoint.
+TAIL_ROWS = 1000
+
+
+class LossHistory:
+    """Per-iteration losses; rows are buffered and appended to the CSV on :meth:`flush`."""
+
+    def __init__(self, workdir: str | os.PathLike):
+        self.path = Path(workdir) / HISTORY_NAME
+        self.columns: list[str] = []
+        self.pending: list[tuple[int, dict]] = []
+        self.tail: list[list[float]] = []  # [iteration, *values] of the newest TAIL_ROWS rows
+
+    def append(self, iteration: int, losses: dict[str, float]) -> None:
+        if not self.columns:
+            self.columns = list(losses)
+        self.pending.append((iteration, losses))
+        self.tail.append([float(iteration)] + [float(losses.get(c, np.nan)) for c in self.columns])
+        del self.tail[:-TAIL_ROWS]
+
+    def flush(self) -> None:
+        """Append the buffered rows to the CSV (header first when new)."""
+        if not self.pending:
+            return
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        with open(self.path, "a", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["iteration"] + self.columns)
+            for iteration, losses in self.pending:
+                writer.writerow([iteration] + [f"{losses.get(c, float('nan')):.6g}" for c in self.columns])
+        self.pending.clear()
+
+    def truncate_after(self, iteration: int) -> None:
+        """Drop CSV rows past ``iteration`` (written after the checkpoint being resumed)."""
+        if not self.path.exists():
+            return
+        with open(self.path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            return
+        self.columns = rows[0][1:]
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= iteration]
+        if len(kept) != len(rows):
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerows(kept)
+            os.replace(tmp, self.path)
+
+    def state(self) -> dict:
+        """The tail as checkpoint data (column names + one float64 tensor)."""
+        return {"columns": list(self.columns),
+                "rows": torch.tensor(self.tail, dtype=torch.float64).reshape(-1, len(self.columns) + 1)}
+
+    def load_state(self, state: dict) -> None:
+        self.columns = list(state.get("columns", []))
+        self.tail = state["rows"].tolist() if "rows" in state else []
+
+    def read(self) -> tuple[list[str], np.ndarray]:
+        """All rows of the CSV: column names and an (N, 1+len(columns)) array."""
+        self.flush()
+        if not self.path.exists():
+            return self.columns, np.zeros((0, len(self.columns) + 1))
+        with open(self.path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        data = np.array([[float(v) for v in r] for r in rows[1:] if r], dtype=np.float64)
+        return rows[0][1:], data.reshape(-1, len(rows[0]))
+
+
+def plot_curves(columns: list[str], data: np.ndarray, path: str | os.PathLike, title: str = "") -> None:
+    """Loss curves (moving average over ~1/50 of the run) as a PNG, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 5), dpi=90)
+    ax = fig.add_subplot()
+    if len(data):
+        window = max(1, len(data) // 50)
+        kernel = np.ones(window) / window
+        for i, name in enumerate(columns, start=1):
+            values = data[:, i]
+            if not np.isfinite(values).any() or np.nanmax(np.abs(values)) == 0:
+                continue
+            smooth = np.convolve(values, kernel, mode="valid")
+            ax.plot(data[window - 1:, 0], np.abs(smooth), label=name, linewidth=1)
+        ax.set_yscale("log")
+        ax.legend(fontsize=7, ncol=2)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss (moving average, absolute value)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
+    fig.savefig(tmp)
+    os.replace(tmp, path)

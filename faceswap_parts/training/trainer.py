@@ -1,0 +1,353 @@
+"""The training engine: v2.2 GAN training with exact resume, previews and safe stops."""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from faceswap_parts.config import ModelConfig, Phase, TrainConfig
+from faceswap_parts.data import BatchSource, center_crop, load_faceset
+from faceswap_parts.data.dataset import to_model_range
+from faceswap_parts.device import resolve_device
+from faceswap_parts.errors import FaceswapError
+from faceswap_parts.images import write_image
+from faceswap_parts.models import IDENTITIES, FaceswapModel
+from faceswap_parts.training import checkpoint as ckpt
+from faceswap_parts.training.history import CURVE_NAME, LossHistory, plot_curves
+from faceswap_parts.training.objective import discriminator_loss, generator_losses
+from faceswap_parts.training.precision import DTYPES, resolve_precision
+from faceswap_parts.training.preview import preview_grid, preview_images
+from faceswap_parts.training.schedule import phase_index, swaps_before
+
+PREVIEW_FACES = 4
+
+
+class StopTraining(Exception):
+    """Raise from a training callback to stop cleanly (a checkpoint is saved first)."""
+
+
+@dataclass
+class TrainingProgress:
+    """What the :meth:`Trainer.train` callback receives after every iteration.
+
+    ``previews`` maps row names of :data:`faceswap_parts.training.preview.ROWS`
+    to (N,H,W,3) uint8 arrays at preview intervals and is ``None`` otherwise.
+    """
+
+    iteration: int
+    total: int
+    losses: dict[str, float]
+    phase: int
+    previews: dict[str, np.ndarray] | None = None
+    preview_grid: np.ndarray | None = None
+
+
+@dataclass
+class TrainResult:
+    """Returned by :meth:`Trainer.train`: where training stopped and why."""
+
+    iteration: int
+    total: int
+    stopped_early: bool = False
+    losses: dict[str, float] = field(default_factory=dict)
+
+
+def _rng_state(device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _check_model_request(saved: ModelConfig, requested: dict, workdir: Path) -> None:
+    diffs = [f"{k}={v!r} (checkpoint has {getattr(saved, k)!r})" for k, v in requested.items()
+             if getattr(saved, k) != v]
+    if diffs:
+        raise FaceswapError(f"{workdir} holds a checkpoint of another architecture: {', '.join(diffs)}; "
+                            "leave these options out to resume it, or use a new --workdir")
+
+
+class Trainer:
+    """faceswap-GAN v2.2 training of one A/B pair in ``config.workdir``.
+
+    A workdir with a checkpoint is resumed exactly (iteration, weights,
+    optimisers, schedule phase, RNG states); its architecture then comes from
+    the checkpoint and ``requested_model`` (architecture fields the user set
+    explicitly) must agree with it. For a new workdir the architecture is
+    ``config.model`` updated with ``requested_model``.
+
+    Example::
+
+        trainer = Trainer(TrainConfig(a_dir="faces/a", b_dir="faces/b", workdir="run"))
+        trainer.train(20000, callback=lambda p: p.iteration < 500 or None)
+    """
+
+    def __init__(self, config: TrainConfig, requested_model: dict | None = None):
+        self.config = config
+        self.workdir = Path(config.workdir).expanduser()
+        self.device = resolve_device(config.device)
+        self.checkpoint_path = ckpt.checkpoint_path(self.workdir)
+        requested_model = dict(requested_model or {})
+        state = ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
+        if state is not None:
+            model_config = ModelConfig.from_dict(state["model_config"])
+            _check_model_request(model_config, requested_model, self.workdir)
+        else:
+            model_config = ModelConfig.from_dict({**config.model.to_dict(), **requested_model})
+        config.model = model_config
+        self.precision = resolve_precision(config.precision, self.device)
+        self.amp_dtype = DTYPES[self.precision]
+
+        self.faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
+        pool = list(self.faces.values())
+        self.sources = {k: BatchSource(fs, config, i, pool) for i, (k, fs) in enumerate(self.faces.items())}
+        self.preview_faces = {k: torch.from_numpy(to_model_range(center_crop(
+            fs.images[:PREVIEW_FACES], model_config.resolution, model_config.coverage))) for k, fs in self.faces.items()}
+
+        torch.manual_seed(config.seed)  # same initial weights for the same seed
+        self.model = FaceswapModel(model_config).to(self.device)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self._generator_params(), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self._discriminator_params(), lr=config.lr_d, betas=betas)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.iteration = 0
+        self.swaps_done = 0
+        self.history = LossHistory(self.workdir)
+        self.perceptual = None  # loaded when a phase first asks for it
+        self._perceptual_failed = False
+        if state is not None:
+            self._load_state(state)
+
+    # ------------------------------------------------------------------ parameters
+    def _generator_params(self) -> list[torch.nn.Parameter]:
+        """Encoder then decoders by *current* name: kept in this order after a
+        decoder swap, so optimiser state indices always follow the names."""
+        m = self.model
+        return [*m.encoder.parameters(), *m.decoders["A"].parameters(), *m.decoders["B"].parameters()]
+
+    def _discriminator_params(self) -> list[torch.nn.Parameter]:
+        return [*self.model.discriminators["A"].parameters(), *self.model.discriminators["B"].parameters()]
+
+    def _swap_decoders(self) -> None:
+        self.model.swap_decoders()
+        self.opt_g.param_groups[0]["params"] = self._generator_params()
+        self.opt_d.param_groups[0]["params"] = self._discriminator_params()
+        self.swaps_done += 1
+
+    # ------------------------------------------------------------------ checkpoint
+    def state_dict(self) -> dict:
+        """Everything needed to resume, as tensors and plain containers."""
+        return {
+            "format": ckpt.FORMAT_VERSION,
+            "model_config": self.config.model.to_dict(),
+            "train_config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "optim_g": self.opt_g.state_dict(),
+            "optim_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "iteration": self.iteration,
+            "swaps_done": self.swaps_done,
+            "rng": _rng_state(self.device),
+            "history": self.history.state(),
+        }
+
+    def _load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.opt_g.load_state_dict(state["optim_g"])
+        self.opt_d.load_state_dict(state["optim_d"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.iteration = int(state["iteration"])
+        self.swaps_done = int(state.get("swaps_done", 0))
+        _set_rng_state(state["rng"], self.device)
+        self.history.load_state(state.get("history", {}))
+        self.history.truncate_after(self.iteration)
+
+    def save(self) -> Path:
+        """Write ``checkpoint.pt`` atomically (and ``config.json``, the history CSV)."""
+        self.history.flush()
+        ckpt.atomic_save(self.state_dict(), self.checkpoint_path)
+        ckpt.write_json(self.workdir / "config.json", {"iteration": self.iteration, "precision": self.precision,
+                                                       "model": self.config.model.to_dict(),
+                                                       "train": self.config.to_dict()})
+        return self.checkpoint_path
+
+    # ------------------------------------------------------------------ one iteration
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                              enabled=self.amp_dtype is not None)
+
+    def _perceptual_model(self, phase: Phase):
+        if not (phase.perceptual and self.config.perceptual) or self._perceptual_failed:
+            return None
+        if self.perceptual is None:
+            from faceswap_parts.perceptual import load_perceptual
+
+            try:
+                self.perceptual = load_perceptual(device=self.device)
+            except FaceswapError as err:
+                self._perceptual_failed = True
+                warnings.warn(f"training without perceptual loss: {err}", stacklevel=2)
+                return None
+        return self.perceptual
+
+    def _finite(self, tensors: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Loss values as floats (one device sync); FaceswapError if any is NaN/inf."""
+        values = dict(zip(tensors, torch.stack([t.detach().float() for t in tensors.values()]).tolist()))
+        bad = [f"{k}={v}" for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            saved = f"the last good checkpoint {self.checkpoint_path} is kept" if self.checkpoint_path.exists() \
+                else "no checkpoint had been saved yet"
+            raise FaceswapError(f"training stopped at iteration {self.iteration + 1}: loss {', '.join(bad)} "
+                                f"is not finite; {saved}; try a lower learning rate or --precision fp32")
+        return values
+
+    def step(self, batches: dict, phase: Phase) -> dict[str, float]:
+        """One v2.2 iteration: both discriminators, then both generators against
+        the updated discriminators. Non-finite losses raise before their step."""
+        cfg, model = self.config, self.model
+        model.train()
+        data = {k: tuple(torch.from_numpy(a).to(self.device, non_blocking=True) for a in (b.warped, b.target, b.eyes))
+                for k, b in batches.items()}
+
+        with self._autocast():
+            d_losses = {}
+            for ident in IDENTITIES:
+                warped, target, _ = data[ident]
+                with torch.no_grad():
+                    fake = model.generate(warped, ident).result
+                d_losses[ident] = discriminator_loss(model, ident, target, fake, warped, cfg.gan_loss)
+        values = self._finite({f"D_{k}": v for k, v in d_losses.items()})
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(d_losses["A"] + d_losses["B"]).backward()
+        self.scaler.step(self.opt_d)
+
+        pl_model = self._perceptual_model(phase)
+        self.model.discriminators.requires_grad_(False)  # G's loss must not leave gradients in D
+        try:
+            with self._autocast():
+                terms = {ident: generator_losses(model, ident, warped, target, eyes, cfg, phase, pl_model)
+                         for ident, (warped, target, eyes) in data.items()}
+            parts = {f"G_{k}": t.total for k, t in terms.items()}
+            for ident, t in terms.items():
+                parts.update({f"{name}_{ident}": v for name, v in t.parts.items()})
+            values.update(self._finite(parts))
+            self.opt_g.zero_grad(set_to_none=True)
+            self.scaler.scale(terms["A"].total + terms["B"].total).backward()
+        finally:
+            self.model.discriminators.requires_grad_(True)
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        return values
+
+    def _apply_phase(self, total: int) -> tuple[int, Phase]:
+        index = phase_index(self.config.schedule, self.iteration, total)
+        phase = self.config.schedule[index]
+        while self.swaps_done < swaps_before(self.config.schedule, index):
+            self._swap_decoders()
+        for opt, base in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * phase.lr_factor
+        return index, phase
+
+    # ------------------------------------------------------------------ outputs
+    def previews(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Preview rows (see :data:`~faceswap_parts.training.preview.ROWS`) and their grid."""
+        self.model.eval()
+        try:
+            with self._autocast():
+                images = preview_images(self.model, self.preview_faces["A"].to(self.device),
+                                        self.preview_faces["B"].to(self.device))
+        finally:
+            self.model.train()
+        return images, preview_grid(images)
+
+    def _write_outputs(self) -> tuple[dict, np.ndarray]:
+        images, grid = self.previews()
+        (self.workdir / "previews").mkdir(parents=True, exist_ok=True)
+        write_image(self.workdir / "previews" / f"preview_{self.iteration:06d}.png", grid)
+        write_image(self.workdir / "preview_latest.png", grid)
+        columns, data = self.history.read()
+        plot_curves(columns, data, self.workdir / CURVE_NAME, title=f"{self.workdir.name}: iteration {self.iteration}")
+        return images, grid
+
+    # ------------------------------------------------------------------ the loop
+    def train(self, iterations: int, callback: Callable[[TrainingProgress], object] | None = None) -> TrainResult:
+        """Train until the total iteration count reaches ``iterations`` (resumed
+        runs continue from their checkpoint's iteration).
+
+        ``callback(progress)`` runs after every iteration; returning ``False`` or
+        raising :class:`StopTraining` stops training cleanly. A checkpoint is
+        saved every ``save_interval`` iterations, at the end, on a clean stop and
+        on ``KeyboardInterrupt`` (which is then re-raised). A non-finite loss
+        raises :class:`FaceswapError` and keeps the last good checkpoint.
+        """
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        result = TrainResult(self.iteration, iterations)
+        if self.iteration >= iterations:
+            return result
+        streams = {k: src.iterate(self.iteration) for k, src in self.sources.items()}
+        bar = tqdm(total=iterations, initial=self.iteration, desc="train", disable=not cfg.progress,
+                   dynamic_ncols=True)
+        saved_at = self.iteration if self.checkpoint_path.exists() else -1
+        stop = False
+        try:
+            while self.iteration < iterations and not stop:
+                index, phase = self._apply_phase(iterations)
+                losses = self.step({k: next(s) for k, s in streams.items()}, phase)
+                self.iteration += 1
+                self.history.append(self.iteration, losses)
+                result.losses = losses
+                bar.update(1)
+                bar.set_postfix({k: f"{losses[k]:.3g}" for k in ("G_A", "G_B", "D_A", "D_B")}, refresh=False)
+                last = self.iteration == iterations
+                progress = TrainingProgress(self.iteration, iterations, losses, index)
+                if cfg.preview_interval and (self.iteration % cfg.preview_interval == 0 or last):
+                    progress.previews, progress.preview_grid = self._write_outputs()
+                if (cfg.save_interval and self.iteration % cfg.save_interval == 0) or last:
+                    self.save()
+                    saved_at = self.iteration
+                if cfg.backup_interval and self.iteration % cfg.backup_interval == 0 and saved_at == self.iteration:
+                    ckpt.write_backup(self.checkpoint_path, self.iteration, cfg.keep_backups)
+                if callback is not None:
+                    try:
+                        stop = callback(progress) is False
+                    except StopTraining:
+                        stop = True
+            if stop:
+                result.stopped_early = True
+        except KeyboardInterrupt:
+            if saved_at != self.iteration:
+                self.save()
+            raise
+        finally:
+            bar.close()
+            for stream in streams.values():
+                stream.close()
+        if saved_at != self.iteration:
+            self.save()
+        result.iteration = self.iteration
+        return result
+
+
+def load_model(workdir, device="auto") -> FaceswapModel:
+    """The trained model of ``workdir`` in eval mode, architecture from its checkpoint."""
+    state = ckpt.load_checkpoint(ckpt.checkpoint_path(Path(workdir).expanduser()))
+    model = FaceswapModel(ModelConfig.from_dict(state["model_config"]))
+    model.load_state_dict(state["model"])
+    return model.to(resolve_device(device)).eval()

@@ -1,0 +1,193 @@
+"""The notebook suite: valid, output-free, generated, thin; and executed
+headless in fast mode (``FACESWAP_FAST=1``) on the sample clips, checking
+what each notebook produced."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import make_notebooks  # noqa: E402
+
+NOTEBOOKS = list(make_notebooks.NOTEBOOKS)
+
+
+def _code(nb) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_valid_output_free_and_portable(name):
+    path = ROOT / name
+    assert path.is_file(), f"{name} missing: run python tools/make_notebooks.py"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{name} has committed outputs"
+    text = path.read_text(encoding="utf-8")
+    # No machine's absolute paths (Colab's standard /content/drive mountpoint is fine).
+    assert not re.search(r"(/work/|/home/|/Users/|/tmp/|/root/|[A-Z]:\\\\)", text), name
+    code = "\n".join(_code(nb))
+    # Thin: the package does the work, not the notebook.
+    for forbidden in ("import torch", "nn.Module", "import cv2", "cv2.", "imageio", "torch."):
+        assert forbidden not in code, f"{name} contains {forbidden!r}"
+    assert "--no-deps" in code and "facenet-pytorch==2.6.0" in code
+    assert "colab.setup_workspace(" in code and "colab.environment_report()" in code
+    assert "#@param" in code
+
+
+def test_notebooks_are_generated_and_up_to_date():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "make_notebooks.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_colab_badges_need_a_real_repository():
+    # Links are derived from the git remote (or --repo), never made up.
+    assert make_notebooks.colab_url("me/faceswap-parts", "colab/faceswap_train.ipynb") == \
+        "https://colab.research.google.com/github/me/faceswap-parts/blob/main/colab/faceswap_train.ipynb"
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "make_notebooks.py"), "--badges",
+                             "--repo", "me/faceswap-parts"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.count("colab-badge.svg") == len(NOTEBOOKS)
+    nb = make_notebooks.build("colab/faceswap_train.ipynb", "me/faceswap-parts")
+    assert 'PACKAGE_SOURCE = "git+https://github.com/me/faceswap-parts"' in nb.cells[1].source
+    assert "colab.research.google.com/github/me/faceswap-parts/blob/main/colab/faceswap_train.ipynb" in nb.cells[0].source
+
+
+# ----------------------------------------------------------------------------- execution
+
+def set_params(nb, **params) -> None:
+    """Change ``NAME = value  #@param`` form fields, like a user would."""
+    for name, value in params.items():
+        pattern = re.compile(rf"^{name} = .*?(\s+#@param.*)$", re.M)
+        hits = 0
+        for cell in nb.cells:
+            if cell.cell_type == "code" and pattern.search(cell.source):
+                cell.source = pattern.sub(lambda m: f"{name} = {value!r}{m.group(1)}", cell.source)
+                hits += 1
+        assert hits, f"no form field {name}"
+
+
+def execute(name: str, cwd: Path, **params):
+    """Run a notebook top to bottom in ``cwd`` in fast mode; returns the executed notebook.
+
+    Raises ``nbclient.exceptions.CellExecutionError`` when a cell fails."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(ROOT / name, as_version=4)
+    set_params(nb, **params)
+    env_before = dict(os.environ)
+    os.environ.update(FACESWAP_FAST="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+    try:
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    return nb
+
+
+def outputs_text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", "") or out.get("evalue", "") or str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def notebook_dir(tmp_path_factory, shared_data, monkeypatch_module):
+    """One workspace shared by the notebooks, as a user running them in order would have."""
+    monkeypatch_module.setenv("FACESWAP_SHARED_DATA", str(shared_data))
+    return tmp_path_factory.mktemp("notebooks")
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def _checkpoint_iteration(path: Path) -> int:
+    import torch
+
+    return int(torch.load(path, map_location="cpu", weights_only=True)["iteration"])
+
+
+@pytest.mark.e2e
+def test_demo_notebook_runs_the_whole_pipeline(notebook_dir):
+    from faceswap_parts.video import probe
+
+    nb = execute("faceswap-demo.ipynb", notebook_dir)
+    ws = notebook_dir / "workspace" / "faceswap-demo"
+    for label in ("person_a", "person_b"):
+        faces = sorted((ws / "faces" / label / "aligned_faces").glob("*.png"))
+        masks = sorted((ws / "faces" / label / "binary_masks_eyes").glob("*.png"))
+        assert len(faces) >= 8 and [p.name for p in masks] == [p.name for p in faces]
+    assert _checkpoint_iteration(ws / "runs" / "run" / "checkpoint.pt") == 4
+    assert (ws / "runs" / "run" / "preview_latest.png").is_file()
+    info = probe(ws / "outputs" / "swapped.mp4")
+    assert info.frame_count >= 10 and info.size == (512, 512)
+    text = outputs_text(nb)
+    assert "NO GPU" in text and "Not running in Colab" in text
+    # The video is embedded as H.264 in the page, not linked to a local file.
+    assert any("data:video/mp4;base64," in str(o.get("data", {}).get("text/html", ""))
+               for c in nb.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.slow
+def test_pipeline_notebooks_in_order_and_training_resumes(notebook_dir):
+    from faceswap_parts.video import probe
+
+    ws = notebook_dir / "workspace" / "faceswap-parts"
+    execute("video_face_detection_alignment.ipynb", notebook_dir)
+    for label in ("person_a", "person_b"):
+        assert (ws / "faces" / label / "faces.json").is_file()
+        assert len(list((ws / "faces" / label / "aligned_faces").glob("*.png"))) >= 8
+
+    execute("prep_binary_masks.ipynb", notebook_dir)
+    for label in ("person_a", "person_b"):
+        names = sorted(p.name for p in (ws / "faces" / label / "aligned_faces").glob("*.png"))
+        for part in ("eyes", "eyebrows", "nose", "mouth", "face"):
+            assert sorted(p.name for p in (ws / "faces" / label / f"binary_masks_{part}").glob("*.png")) == names
+
+    execute("colab/faceswap_train.ipynb", notebook_dir)
+    checkpoint = ws / "runs" / "run" / "checkpoint.pt"
+    assert _checkpoint_iteration(checkpoint) == 4
+    nb = execute("colab/faceswap_train.ipynb", notebook_dir)  # reopen and run all again: resumes
+    assert _checkpoint_iteration(checkpoint) == 8
+    assert "resuming the checkpoint" in outputs_text(nb) and "starting at iteration 4" in outputs_text(nb)
+
+    execute("colab/faceswap_video_conversion.ipynb", notebook_dir, OUTPUT_TYPE="side-by-side",
+            SMOOTHING="moving-average", COLOR_CORRECTION="hist_match")
+    info = probe(ws / "outputs" / "swapped.mp4")
+    assert info.size == (1024, 512) and info.frame_count >= 10
+
+
+@pytest.mark.slow
+def test_bad_inputs_show_one_line_and_keep_the_training_state(notebook_dir, tmp_path):
+    from nbclient.exceptions import CellExecutionError
+
+    import numpy as np
+
+    from faceswap_parts.video import write_video
+
+    ws = notebook_dir / "workspace" / "faceswap-parts"
+    checkpoint = ws / "runs" / "run" / "checkpoint.pt"
+    before = checkpoint.read_bytes() if checkpoint.is_file() else None
+    with pytest.raises(CellExecutionError) as err:
+        execute("colab/faceswap_video_conversion.ipynb", notebook_dir, VIDEO="/content/drive/MyDrive/nope.mp4")
+    assert err.value.ename == "FaceswapError" and "is Google Drive mounted" in err.value.evalue
+    no_face = write_video(tmp_path / "wall.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 6, fps=6)
+    with pytest.raises(CellExecutionError) as err:
+        execute("video_face_detection_alignment.ipynb", tmp_path, VIDEO_A=str(no_face))
+    assert err.value.ename == "FaceswapError" and "no face found" in err.value.evalue
+    assert (checkpoint.read_bytes() if checkpoint.is_file() else None) == before

@@ -1,0 +1,86 @@
+"""Video reading/writing through imageio-ffmpeg: H.264, audio, segments, bad files."""
+import numpy as np
+import pytest
+
+from faceswap_parts import video
+from faceswap_parts.errors import FaceswapError
+
+
+def _frames(n, w=96, h=64):
+    return [np.full((h, w, 3), (i * 10) % 256, np.uint8) for i in range(n)]
+
+
+def test_write_then_read_round_trip(tmp_path):
+    out = tmp_path / "clip.mp4"
+    video.write_video(out, _frames(12), fps=24)
+    info = video.probe(out)
+    assert (info.fps, info.size, info.has_audio) == (24.0, (96, 64), False)
+    frames, _ = video.read_frames(out)
+    assert len(frames) == 12
+    assert abs(int(frames[5].mean()) - 50) <= 3  # H.264 is lossy, flat frames nearly exact
+
+
+def test_h264_yuv420p_codec(tmp_path):
+    import imageio_ffmpeg
+
+    out = tmp_path / "clip.mp4"
+    video.write_video(out, _frames(3, 33, 21), fps=10)  # odd size gets padded, not rejected
+    meta = next(imageio_ffmpeg.read_frames(str(out)))
+    assert meta["codec"] == "h264" and meta["pix_fmt"].startswith("yuv420p")
+    assert meta["size"] == (34, 22)
+
+
+def test_segment_and_max_frames(video_a_3s):
+    reader = video.VideoReader(video_a_3s, start=1.0, end=2.0)
+    items = list(reader)
+    assert abs(len(items) - 30) <= 1
+    assert items[0][1] == pytest.approx(1.0)
+    assert len(list(video.VideoReader(video_a_3s, max_frames=7))) == 7
+    batches = list(video.VideoReader(video_a_3s, max_frames=10).batches(4))
+    assert [len(b) for b in batches] == [4, 4, 2]
+
+
+def test_mux_audio_keeps_source_audio(tmp_path, video_a_3s):
+    silent = tmp_path / "silent.mp4"
+    video.write_video(silent, _frames(30, 64, 64), fps=30)
+    out = tmp_path / "with_audio.mp4"
+    assert video.mux_audio(silent, video_a_3s, out, start=0.5, duration=1.0) is True
+    info = video.probe(out)
+    assert info.has_audio and info.duration == pytest.approx(1.0, abs=0.1)
+    # a source without audio just copies the video
+    out2 = tmp_path / "copy.mp4"
+    assert video.mux_audio(silent, silent, out2) is False and not video.probe(out2).has_audio
+
+
+@pytest.mark.parametrize("content", [b"", b"not a video at all" * 50])
+def test_bad_files_raise_one_line_errors(tmp_path, content):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(content)
+    with pytest.raises(FaceswapError) as err:
+        video.probe(bad)
+    assert "\n" not in str(err.value)
+    with pytest.raises(FaceswapError, match="not found"):
+        video.probe(tmp_path / "missing.mp4")
+
+
+def test_start_beyond_end_and_bad_segment(video_a_3s):
+    with pytest.raises(FaceswapError, match="beyond the end"):
+        video.VideoReader(video_a_3s, start=99)
+    with pytest.raises(FaceswapError, match="must be after"):
+        video.VideoReader(video_a_3s, start=2, end=1)
+
+
+def test_writer_refuses_input_and_missing_folder(tmp_path, video_a_3s):
+    with pytest.raises(FaceswapError, match="refusing to overwrite"):
+        video.VideoWriter(video_a_3s, 30, (64, 64), protect=(video_a_3s,))
+    with pytest.raises(FaceswapError, match="does not exist"):
+        video.VideoWriter(tmp_path / "nope" / "out.mp4", 30, (64, 64))
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    out = tmp_path / "out.mp4"
+    with pytest.raises(ValueError):
+        with video.VideoWriter(out, 10, (32, 32)) as writer:
+            writer.write(np.zeros((32, 32, 3), np.uint8))
+            writer.write(np.zeros((16, 16, 3), np.uint8))
+    assert not out.exists()

@@ -1,0 +1,474 @@
+"""Generate the notebook suite from this file, so the notebooks stay valid,
+output-free and identical in their shared cells.
+
+    python tools/make_notebooks.py            # write the five notebooks
+    python tools/make_notebooks.py --check    # exit 1 if any notebook is out of date
+    python tools/make_notebooks.py --badges   # print "Open in Colab" badges for the README
+
+Colab badges and the install cell need the GitHub address of the repository.
+It is derived from ``git remote get-url origin`` (or ``--repo OWNER/NAME``);
+with neither, the notebooks ask the user for it in their install cell and
+``--badges`` says what is missing instead of printing made-up links.
+
+Every cell only calls into ``faceswap_parts``: no model, loss or video code
+lives in a notebook.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+NOTEBOOKS = {
+    "video_face_detection_alignment.ipynb": "detection",
+    "prep_binary_masks.ipynb": "masks",
+    "faceswap-demo.ipynb": "demo",
+    "colab/faceswap_train.ipynb": "train",
+    "colab/faceswap_video_conversion.ipynb": "conversion",
+}
+
+
+def github_repo(explicit: str | None = None) -> str | None:
+    """``OWNER/NAME`` of the GitHub repository (``--repo`` or git's origin), or None."""
+    if explicit:
+        return explicit.strip("/")
+    try:
+        url = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    match = re.search(r"github\.com[:/]([^/]+/[^/]+?)(?:\.git)?$", url)
+    return match.group(1) if match else None
+
+
+def colab_url(repo: str, path: str, branch: str = "main") -> str:
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
+
+
+def badge(repo: str, path: str) -> str:
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(repo, path)})"
+
+
+def md(text: str):
+    return new_markdown_cell(text.strip("\n"))
+
+
+def code(text: str):
+    return new_code_cell(text.strip("\n"))
+
+
+# --------------------------------------------------------------------------- shared cells
+
+def install_cell(repo: str | None):
+    source = f"git+https://github.com/{repo}" if repo else ""
+    return code(f'''
+#@title Install faceswap-parts (skipped when it is already installed)
+#@markdown `PACKAGE_SOURCE`: the faceswap-parts repository as a pip source (`git+https://github.com/...`)
+#@markdown or a folder holding its `setup.py` (for example a copy on your Drive).
+PACKAGE_SOURCE = "{source}"  #@param {{type:"string"}}
+import importlib.util, subprocess, sys
+
+def _pip(*args):
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], check=True)
+
+if importlib.util.find_spec("faceswap_parts") is None:
+    if not PACKAGE_SOURCE:
+        raise SystemExit("faceswap-parts is not installed: set PACKAGE_SOURCE to the repository's "
+                         "git+https://github.com/... address or to a folder with its setup.py, then run this cell again")
+    if PACKAGE_SOURCE.startswith("/content/drive"):
+        from google.colab import drive
+        drive.mount("/content/drive")
+    # facenet-pytorch only for its MTCNN weight files; --no-deps keeps Colab's torch, torchvision and numpy.
+    _pip("--no-deps", "facenet-pytorch==2.6.0")
+    target = PACKAGE_SOURCE if "://" in PACKAGE_SOURCE else "file://" + PACKAGE_SOURCE
+    _pip(f"faceswap-parts[dlib,notebooks] @ {{target}}")
+    print("installed faceswap-parts from", PACKAGE_SOURCE)
+else:
+    print("faceswap-parts is already installed")
+''')
+
+
+def setup_cell(default_workspace: str = "faceswap-parts"):
+    return code(f'''
+#@title Workspace, versions and device
+#@markdown In Colab the workspace is a folder on your Google Drive (you will be asked to allow access),
+#@markdown so training survives a disconnected runtime. Elsewhere it is `workspace/<name>` here.
+WORKSPACE = "{default_workspace}"  #@param {{type:"string"}}
+USE_DRIVE = True  #@param {{type:"boolean"}}
+from faceswap_parts import colab
+
+colab.show_errors_briefly()  # problems with your input show as one red line, not a traceback
+FAST = colab.fast_mode()  # FACESWAP_FAST=1: tiny settings (CI, smoke tests)
+ws = colab.setup_workspace(WORKSPACE, use_drive=USE_DRIVE)
+env = colab.environment_report()
+''')
+
+
+def inputs_cell(both: bool = True):
+    b_lines = '''
+VIDEO_B = ""  #@param {type:"string"}''' if both else ""
+    b_get = '''
+video_b = colab.get_video(VIDEO_B, ws.path("inputs"), "person_b", default=sample_b)''' if both else ""
+    return code(f'''
+#@title Input videos
+#@markdown Leave empty for the sample clips. Otherwise: a path (e.g. `/content/drive/MyDrive/me.mp4`),
+#@markdown `upload` (pick a file in the browser), or a Google Drive share link / file ID.
+VIDEO_A = ""  #@param {{type:"string"}}{b_lines}
+sample_a, sample_b = colab.sample_videos(ws)
+video_a = colab.get_video(VIDEO_A, ws.path("inputs"), "person_a", default=sample_a){b_get}
+''')
+
+
+def header(title: str, body: str, path: str, repo: str | None):
+    opener = (badge(repo, path) if repo else
+              "Open it in Colab from GitHub (File > Open notebook > GitHub) or upload it (File > Upload notebook); "
+              "see docs/notebooks.md.")
+    return md(f'''
+# {title}
+
+{opener}
+
+{body.strip()}
+
+Run the cells top to bottom (Runtime > Run all). Every cell calls the `faceswap_parts` package; the
+settings are form fields on the right of each cell.
+''')
+
+
+# --------------------------------------------------------------------------- stage cells
+
+def fill(template: str, **values) -> str:
+    """``template`` with each ``<<NAME>>`` replaced (no brace escaping in cell code)."""
+    for key, value in values.items():
+        template = template.replace(f"<<{key}>>", str(value))
+    return template
+
+
+EXTRACT = """
+#@title Extract faces: detect, align, crude eye masks
+#@markdown `MAX_FRAMES` = 0 reads the whole video; `EVERY` = N keeps every N-th frame.
+MAX_FRAMES = 0  #@param {type:"integer"}
+EVERY = 1  #@param {type:"integer"}
+LANDMARKS = "auto"  #@param ["auto", "fan", "dlib", "mtcnn"]
+MIN_FACE = 40  #@param {type:"integer"}
+#@markdown Keep a face set already in the workspace instead of extracting again.
+SKIP_EXISTING = <<SKIP>>  #@param {type:"boolean"}
+from faceswap_parts.extraction import extract_video
+
+faces = {}
+for label, video in (("person_a", video_a), ("person_b", video_b)):
+    faces[label] = ws.path("faces", label)
+    if SKIP_EXISTING and colab.has_faces(faces[label]):
+        print(f"{label}: using the faces already in {faces[label]}")
+        continue
+    summary = extract_video(video, faces[label], every=EVERY, landmarks=LANDMARKS, min_face=MIN_FACE,
+                            max_frames=12 if FAST else (MAX_FRAMES or None), overwrite=True)
+    print(summary)
+"""
+
+MASKS = """
+#@title Part masks from 68-point landmarks
+#@markdown Comma-separated masks among eyes, eyebrows, nose, mouth, face (`+` joins parts into one mask, e.g. `nose+mouth`).
+MASK_PARTS = "<<PARTS>>"  #@param {type:"string"}
+LANDMARKS = "auto"  #@param ["auto", "fan", "dlib", "mtcnn"]
+#@markdown For plain folders of images: take every image as an aligned face crop instead of detecting faces.
+ASSUME_ALIGNED = False  #@param {type:"boolean"}
+from faceswap_parts.extraction import make_masks
+
+for label, folder in faces.items():
+    masks_summary = make_masks(folder, parts=MASK_PARTS, landmarks=LANDMARKS, assume_aligned=ASSUME_ALIGNED)
+    print(label, masks_summary)
+"""
+
+SHOW_MASKS = """
+#@title The new masks (red)
+from IPython.display import display
+from PIL import Image
+
+for label, folder in faces.items():
+    for part in masks_summary.parts:
+        print(label, part)
+        display(Image.fromarray(colab.face_grid(folder, n=8, mask_part=part)))
+"""
+
+SHOW_FACES = """
+#@title Aligned faces with their <<PART>> masks (red)
+from IPython.display import display
+from PIL import Image
+
+for label, folder in faces.items():
+    print(label, folder)
+    display(Image.fromarray(colab.face_grid(folder, n=8, mask_part="<<PART>>")))
+"""
+
+FACES_INPUT = """
+#@title Face sets
+#@markdown Folders written by `video_face_detection_alignment.ipynb` (or any folders of face images).
+#@markdown Leave empty to use (or make, from the sample clips) `faces/person_a` and `faces/person_b` in the workspace.
+FACES_A = ""  #@param {type:"string"}
+FACES_B = ""  #@param {type:"string"}
+faces = colab.face_sets(ws, FACES_A, FACES_B, max_frames=12 if FAST else None)
+"""
+
+TRAIN_SETTINGS = """
+#@title Training settings
+#@markdown The run folder on Drive keeps the checkpoint: running all cells again resumes where training stopped
+#@markdown (the architecture then comes from the checkpoint).
+RUN_NAME = "run"  #@param {type:"string"}
+RESOLUTION = <<RESOLUTION>>  #@param [64, 128, 256] {type:"raw"}
+CAPACITY = "<<CAPACITY>>"  #@param ["lite", "standard"]
+ITERATIONS = <<ITERATIONS>>  #@param {type:"integer"}
+PREVIEW_INTERVAL = <<PREVIEW>>  #@param {type:"integer"}
+SAVE_INTERVAL = <<SAVE>>  #@param {type:"integer"}
+BATCH_SIZE = 8  #@param {type:"integer"}
+PERCEPTUAL_LOSS = <<PERCEPTUAL>>  #@param {type:"boolean"}
+AUTO_START = True  #@param {type:"boolean"}
+from faceswap_parts.training import TrainConfig, Trainer
+
+# Faces are read from local disk (Drive is slow with many small files); the checkpoint lives on Drive.
+local_faces = [colab.copy_to_local(folder, ws.local_path("faces_local", label)) for label, folder in faces.items()]
+run_dir = ws.path("runs", RUN_NAME)
+sync = colab.CheckpointSync(ws.local_path("runs_local", RUN_NAME), run_dir)
+if sync.restore():
+    print("resuming the checkpoint in", run_dir)
+trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1]), workdir=str(sync.local),
+                              batch_size=4 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
+                              backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
+                              progress=False),
+                  requested_model={"resolution": 64 if FAST else RESOLUTION, "capacity": "lite" if FAST else CAPACITY})
+print(f"model: {trainer.config.model}; starting at iteration {trainer.iteration}")
+"""
+
+TRAIN = """
+#@title Train (Stop saves a checkpoint; so does interrupting the cell)
+#@markdown The sliders start at the settings above; with `AUTO_START` unticked the cell waits for Start.
+from faceswap_parts.notebook_ui import TrainingPanel, train_with_panel
+
+panel = TrainingPanel(iterations=trainer.iteration + 4 if FAST else ITERATIONS,
+                      display_interval=2 if FAST else PREVIEW_INTERVAL).display()
+panel.wait_for_start(auto_start=AUTO_START)
+result = train_with_panel(trainer, panel, sync=sync)
+"""
+
+TRAIN_RESULTS = """
+#@title Latest preview and loss curves
+for name in ("preview_latest.png", "loss_curve.png"):
+    if (run_dir / name).is_file():
+        colab.show_image(run_dir / name)
+"""
+
+CONVERTER_SETTINGS = """
+#@title Converter options
+DIRECTION = "AtoB"  #@param <<DIRECTIONS>>
+OUTPUT_TYPE = "result"  #@param <<OUTPUT_TYPES>>
+COLOR_CORRECTION = "adain"  #@param <<COLOR_MODES>>
+SMOOTHING = "kalman"  #@param <<SMOOTHING_METHODS>>
+KALMAN_NOISE = <<KALMAN>>  #@param {type:"number"}
+MOVING_AVERAGE = <<MOVING>>  #@param {type:"number"}
+#@markdown `PARTS`: swap only these regions, comma-separated among eyes, eyebrows, nose, mouth, face (empty: the whole face).
+PARTS = ""  #@param {type:"string"}
+LANDMARKS = "auto"  #@param ["auto", "fan", "dlib", "mtcnn"]
+DETECT_EVERY = 2  #@param {type:"integer"}
+AUTO_DOWNSCALE = True  #@param {type:"boolean"}
+ROI_COVERAGE = 0.9  #@param {type:"slider", min:0.2, max:1.0, step:0.05}
+FEATHER = 0.15  #@param {type:"slider", min:0.0, max:0.5, step:0.01}
+MIN_FACE = 40  #@param {type:"integer"}
+ALL_FACES = False  #@param {type:"boolean"}
+BATCH_SIZE = 16  #@param {type:"integer"}
+PRECISION = "auto"  #@param <<PRECISIONS>>
+#@markdown Segment in seconds (`END` = 0: to the end of the video).
+START = 0.0  #@param {type:"number"}
+END = 0.0  #@param {type:"number"}
+AUDIO = True  #@param {type:"boolean"}
+from faceswap_parts.conversion import ConverterConfig, VideoConverter
+
+converter_config = ConverterConfig(
+    direction=DIRECTION, output_type=OUTPUT_TYPE, color_correction=COLOR_CORRECTION, smoothing=SMOOTHING,
+    kalman_noise=KALMAN_NOISE, moving_average=MOVING_AVERAGE, parts=PARTS, landmarks=LANDMARKS,
+    detect_every=DETECT_EVERY, auto_downscale=AUTO_DOWNSCALE, roi_coverage=ROI_COVERAGE, feather=FEATHER,
+    min_face=MIN_FACE, all_faces=ALL_FACES, batch_size=BATCH_SIZE, precision=PRECISION, start=START or None,
+    end=END or None, max_frames=12 if FAST else None, audio=AUDIO)
+print(converter_config)
+"""
+
+CONVERT = """
+#@title Convert
+OUTPUT_NAME = "swapped.mp4"  #@param {type:"string"}
+output = ws.path("outputs") / OUTPUT_NAME
+converter = VideoConverter(<<MODEL>>, converter_config)
+conversion = converter.convert(<<VIDEO>>, output)
+print(f"{output}: {conversion.frames} frames, {conversion.frames_with_faces} with a face, {conversion.seconds:.1f} s")
+"""
+
+SHOW_RESULT = """
+#@title Result (a downscaled preview for big files) and download
+colab.show_video(output)
+colab.offer_download(output)
+"""
+
+MODEL_INPUT = """
+#@title Model and input video
+#@markdown `MODEL_DIR`: a training run folder holding `checkpoint.pt` (empty: `runs/<RUN_NAME>` in the workspace).
+RUN_NAME = "run"  #@param {type:"string"}
+MODEL_DIR = ""  #@param {type:"string"}
+#@markdown `VIDEO`: empty for the sample clip of person A; a path, `upload`, or a Google Drive share link / file ID.
+VIDEO = ""  #@param {type:"string"}
+from faceswap_parts.training import load_model
+
+model_dir = MODEL_DIR or ws.root / "runs" / RUN_NAME
+model = load_model(model_dir)
+print(f"model from {model_dir}: {model.config}")
+sample_a, _ = colab.sample_videos(ws)
+video = colab.get_video(VIDEO, ws.path("inputs"), "input", default=sample_a)
+"""
+
+
+def options(values) -> str:
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+
+def train_cells(iterations: int, resolution: int, capacity: str, preview: int, save: int, perceptual: bool):
+    return [code(fill(TRAIN_SETTINGS, ITERATIONS=iterations, RESOLUTION=resolution, CAPACITY=capacity,
+                      PREVIEW=preview, SAVE=save, PERCEPTUAL=perceptual)),
+            code(TRAIN), code(TRAIN_RESULTS)]
+
+
+def conversion_cells(video_expr: str, model_expr: str):
+    from faceswap_parts.conversion.color import COLOR_MODES
+    from faceswap_parts.conversion.converter import DIRECTIONS, PRECISIONS
+    from faceswap_parts.conversion.layouts import OUTPUT_TYPES
+    from faceswap_parts.conversion.smoothing import DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, SMOOTHING_METHODS
+
+    settings = fill(CONVERTER_SETTINGS, DIRECTIONS=options(DIRECTIONS), OUTPUT_TYPES=options(OUTPUT_TYPES),
+                    COLOR_MODES=options(COLOR_MODES), SMOOTHING_METHODS=options(SMOOTHING_METHODS),
+                    PRECISIONS=options(PRECISIONS), KALMAN=DEFAULT_KALMAN_NOISE, MOVING=DEFAULT_MOVING_AVERAGE)
+    return [code(settings), code(fill(CONVERT, MODEL=model_expr, VIDEO=video_expr)), code(SHOW_RESULT)]
+
+
+def detection_notebook(path, repo):
+    return [
+        header("Video face detection and alignment",
+               "Video in, faces out: MTCNN face detection, 5-point alignment to 256x256 crops "
+               "(`aligned_faces/`), the raw crops (`raw_faces/`) and crude eye masks (`binary_masks_eyes/`), "
+               "plus `faces.json` describing every face. The result is the face set that training reads.",
+               path, repo),
+        install_cell(repo), setup_cell(), inputs_cell(both=True), code(fill(EXTRACT, SKIP=False)),
+        code(fill(SHOW_FACES, PART="eyes")),
+    ]
+
+
+def masks_notebook(path, repo):
+    return [
+        header("Binary masks of face parts from 68-point landmarks",
+               "Better masks than the extraction's crude eye masks: 68-point landmarks (FAN when installed, "
+               "else dlib, else a fit to the 5 detector points) predicted on every aligned face, and one "
+               "`binary_masks_<part>/` folder per part (eyes, eyebrows, nose, mouth, face). Training uses the "
+               "eye masks; conversion can swap only chosen parts.", path, repo),
+        install_cell(repo), setup_cell(), code(FACES_INPUT), code(fill(MASKS, PARTS="eyes,eyebrows,nose,mouth,face")),
+        code(SHOW_MASKS),
+    ]
+
+
+def train_notebook(path, repo):
+    return [
+        header("Train a faceswap-GAN v2.2 model",
+               "Training with a live preview: iteration and display interval sliders, start/stop buttons "
+               "(Stop saves a checkpoint), a progress bar, the latest preview and the loss curves. The "
+               "checkpoint lives on Google Drive and is copied there at every save: reopen the notebook and "
+               "run all cells again to resume.", path, repo),
+        install_cell(repo), setup_cell(), code(FACES_INPUT),
+        *train_cells(20000, 64, "standard", preview=100, save=500, perceptual=True),
+    ]
+
+
+def conversion_notebook(path, repo):
+    return [
+        header("Convert a video with a trained model",
+               "Swap the faces of a video with the model trained by `faceswap_train.ipynb` (its run folder on "
+               "Drive), with every converter option: direction, output layout, colour correction, box "
+               "smoothing, face parts, detection interval, blending. The result is shown here and offered "
+               "for download.", path, repo),
+        install_cell(repo), setup_cell(), code(MODEL_INPUT), *conversion_cells("video", "model"),
+    ]
+
+
+def demo_notebook(path, repo):
+    return [
+        header("faceswap-parts: the whole pipeline in one notebook",
+               "Get two videos, extract faces, make masks, train, convert, show the result. With the default "
+               "settings this runs the same short pipeline as `faceswap-parts demo` (a lite 64 px model, a few "
+               "hundred iterations): a pipeline check, not a quality result. Real swaps need minutes of video "
+               "per person, a GPU and tens of thousands of iterations: use the `colab/` notebooks.", path, repo),
+        install_cell(repo), setup_cell("faceswap-demo"), inputs_cell(both=True), code(fill(EXTRACT, SKIP=True)),
+        code(fill(MASKS, PARTS="eyes,mouth")), code(SHOW_MASKS),
+        *train_cells(300, 64, "lite", preview=50, save=100, perceptual=False),
+        *conversion_cells("video_a", "trainer.model.eval()"),
+    ]
+
+
+NOTEBOOK_BUILDERS = {"detection": detection_notebook, "masks": masks_notebook, "train": train_notebook, "conversion": conversion_notebook,
+                     "demo": demo_notebook}
+
+
+def build(name: str, repo: str | None):
+    path = name
+    cells = NOTEBOOK_BUILDERS[NOTEBOOKS[name]](path, repo)
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+        "colab": {"provenance": [], "toc_visible": True},
+        "accelerator": "GPU",
+    })
+    # Stable cell ids keep regenerated notebooks byte-identical.
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:02d}"
+    nbformat.validate(nb)
+    return nb
+
+
+def render(name: str, repo: str | None) -> str:
+    return nbformat.writes(build(name, repo)) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", help="GitHub OWNER/NAME (default: from git's origin remote)")
+    parser.add_argument("--check", action="store_true", help="only check that the notebooks are up to date")
+    parser.add_argument("--badges", action="store_true", help="print Colab badges for the README")
+    args = parser.parse_args(argv)
+    repo = github_repo(args.repo)
+    if args.badges:
+        if not repo:
+            print("no GitHub remote: give --repo OWNER/NAME (git remote get-url origin found none)", file=sys.stderr)
+            return 1
+        for name in NOTEBOOKS:
+            print(f"- `{name}` {badge(repo, name)}")
+        return 0
+    stale = []
+    for name in NOTEBOOKS:
+        if NOTEBOOKS[name] not in NOTEBOOK_BUILDERS:
+            continue
+        target = ROOT / name
+        text = render(name, repo)
+        if args.check:
+            if not target.is_file() or target.read_text(encoding="utf-8") != text:
+                stale.append(name)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print("wrote", name)
+    if stale:
+        print("out of date (run python tools/make_notebooks.py):", ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
