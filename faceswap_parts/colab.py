@@ -25,7 +25,6 @@ COLAB_LOCAL_ROOT = "/content/faceswap_local"
 SAMPLE_VIDEOS = ("../shared/data/videos/person_a_3s.mp4", "../shared/data/videos/person_b_3s.mp4")
 
 
-
 def in_colab() -> bool:
     """True when running inside a Google Colab runtime."""
     try:
@@ -152,8 +151,12 @@ def show_errors_briefly() -> None:
         return
 
     def handler(shell, etype, value, tb, tb_offset=None):
-        # The returned lines replace the traceback in the cell's error output.
-        return [f"\033[1;31mERROR: {value}\033[0m"]
+        stb = [f"\033[1;31mERROR: {value}\033[0m"]
+        try:  # an "error" output (ename, evalue) with this one line as its traceback
+            shell._showtraceback(etype, value, stb)
+        except Exception:  # noqa: BLE001 - never hide the message itself
+            print(stb[0], file=sys.stderr)
+        return stb
 
     ip.set_custom_exc((FaceswapError,), handler)
 
@@ -219,7 +222,8 @@ def sample_videos(workspace: Workspace | None = None) -> tuple[Path, Path]:
     """The default input pair: the real 3 s sample clips at
     ``$FACESWAP_SHARED_DATA/videos`` or ``../shared/data/videos`` when present, else the demo's synthetic clips
     (made in ``<workspace>/inputs/synthetic``)."""
-    pairs = [tuple(Path(p) for p in SAMPLE_VIDEOS)]
+    # Notebooks run with their own folder as the working directory: colab/ is one level deeper.
+    pairs = [tuple(Path(p) for p in SAMPLE_VIDEOS), tuple(Path("..") / p for p in SAMPLE_VIDEOS)]
     if os.environ.get("FACESWAP_SHARED_DATA"):  # the same override the test suite honours
         pairs.insert(0, tuple(Path(os.environ["FACESWAP_SHARED_DATA"]) / "videos" / Path(p).name
                               for p in SAMPLE_VIDEOS))

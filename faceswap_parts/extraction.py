@@ -52,7 +52,6 @@ class ExtractionSummary:
     faces_extra: int = 0
     seconds: float = 0.0
     complete: bool = True
-    detector: dict = field(default_factory=dict)
 
     @property
     def frames_per_second(self) -> float:
@@ -215,13 +214,14 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
         raise FaceswapError(f"--size must be at least 32 pixels, got {size}")
     if max_frames is not None and max_frames < 1:
         raise FaceswapError(f"--max-frames must be >= 1, got {max_frames}")
-    reader = VideoReader(video, max_frames=max_frames)  # checks the input before touching the output
-    out = faceset.prepare_output(out, overwrite=overwrite)
+    # Check the input and load the models before touching the output folder.
+    reader = VideoReader(video, max_frames=max_frames)
     landmarker = get_landmarker(landmarks, device=device)
     if detector is None:
         from faceswap_parts.detection import FaceDetector
 
         detector = FaceDetector(device=device, min_face_size=max(12, min_face))
+    out = faceset.prepare_output(out, overwrite=overwrite)
     stem = Path(video).stem
     summary = ExtractionSummary(video=os.fspath(video), out=os.fspath(out), landmarks=landmarker.name)
     records: list[dict] = []
@@ -273,7 +273,7 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
         try:
             writer.close()
         finally:
-            meta["summary"] = {k: v for k, v in asdict(summary).items() if k not in ("video", "out", "detector")}
+            meta["summary"] = {k: v for k, v in asdict(summary).items() if k not in ("video", "out")}
             faceset.write_faces_json(out, meta)
     summary.seconds = time.perf_counter() - start
     if summary.faces_written == 0:

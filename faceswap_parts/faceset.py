@@ -98,10 +98,25 @@ def _foreign_files(folder: Path, own: set[Path]) -> list[Path]:
     return foreign
 
 
+def _holds_nothing(folder: Path) -> bool:
+    """True for what a run that found no face leaves: an empty face list and empty sub-folders."""
+    entries = list(folder.iterdir())
+    if not (folder / FACES_JSON).is_file():
+        return False
+    try:
+        if read_faces_json(folder)["faces"]:
+            return False
+    except FaceswapError:
+        return False
+    return all(p.name == FACES_JSON or (p.is_dir() and _is_own_dir(p.name) and not any(p.iterdir()))
+               for p in entries)
+
+
 def prepare_output(folder: str | os.PathLike, overwrite: bool = False, parts=("eyes",)) -> Path:
     """Make ``folder`` ready for a new extraction and return it.
 
-    A missing or empty folder is used as is. A non-empty one is refused
+    A missing or empty folder (or one left by a run that found no face) is
+    used as is. A non-empty one is refused
     without ``overwrite``; with it, the previous extraction's files (those
     listed in its ``faces.json``) are deleted and everything else is left
     alone, unless the tool's sub-folders hold files it did not write, which
@@ -110,7 +125,7 @@ def prepare_output(folder: str | os.PathLike, overwrite: bool = False, parts=("e
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise FaceswapError(f"output path {folder} is a file; give a folder")
-    if folder.is_dir() and any(folder.iterdir()):
+    if folder.is_dir() and any(folder.iterdir()) and not _holds_nothing(folder):
         if not overwrite:
             raise FaceswapError(f"output folder {folder} is not empty; choose a new folder, or pass --overwrite "
                                 "to replace a previous extraction there (other files are never deleted)")

@@ -108,6 +108,42 @@ def test_embedders_are_pluggable_and_dlib_missing_is_a_clear_message(monkeypatch
         get_embedder("dlib")
 
 
+def test_reconstruction_image_scores(astronaut):
+    from faceswap_parts.evaluation.reconstruction import image_scores
+
+    faces = np.stack([astronaut[:128, 128:256], astronaut[100:228, 200:328]])
+    assert image_scores(faces, faces) == (pytest.approx(1.0), 100.0)
+    noisy = np.clip(faces + np.random.default_rng(0).normal(0, 10, faces.shape), 0, 255).astype(np.uint8)
+    ssim, psnr = image_scores(faces, noisy)
+    assert 0.3 < ssim < 0.95 and 25 < psnr < 35  # sigma 10 noise is ~28 dB
+    assert image_scores(faces, np.zeros_like(faces))[1] < psnr
+
+
+def test_reconstruction_of_a_perfect_model_scores_perfectly(tmp_path, astronaut):
+    import torch
+
+    from faceswap_parts.config import ModelConfig
+    from faceswap_parts.evaluation.reconstruction import evaluate_reconstruction
+    from faceswap_parts.images import write_image
+
+    class Identity(torch.nn.Module):  # a "model" whose decoders redraw their input exactly
+        config = ModelConfig(resolution=64)
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def generate(self, x, identity):
+            return type("Out", (), {"color": x, "result": x})()
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        write_image(tmp_path / name / "face.png", astronaut[:256, 128:384])
+    scores = evaluate_reconstruction(Identity(), tmp_path / "a", tmp_path / "b")
+    assert scores["A_to_A"] == {"faces": 1, "ssim": 1.0, "psnr": 100.0, "ssim_result": 1.0, "psnr_result": 100.0}
+    assert scores["B_to_B"]["faces"] == 1
+
+
 # --- frame pairing (tiny synthetic videos, no models) -------------------------------------------
 
 def _numbered_video(path, n, fps):
@@ -154,6 +190,24 @@ def test_bad_inputs_give_one_line_errors(tmp_path):
         evaluate_videos(tmp_path / "nope.mp4", video, faces, faces, progress=False)
     with pytest.raises(FaceswapError, match="max-frames"):
         EvaluationConfig(max_frames=0)
+    from faceswap_parts.images import write_image
+
+    write_image(faces / "face.png", np.zeros((64, 64, 3), np.uint8))
+    (tmp_path / "report.txt").write_text("user's file")
+    with pytest.raises(FaceswapError, match="must be a folder"):
+        evaluate_videos(video, video, faces, faces, out=tmp_path / "report.txt", progress=False)
+    assert (tmp_path / "report.txt").read_text() == "user's file"
+    with pytest.raises(FaceswapError, match="checkpoint"):  # a wrong --model fails before any scoring
+        evaluate_videos(video, video, faces, faces, model=tmp_path / "no_workdir", device="cpu", progress=False)
+
+
+def test_warnings_point_at_wrong_face_folders():
+    from faceswap_parts.evaluation.pipeline import _warnings
+
+    a, b = np.zeros(128), np.full(128, 0.1)  # 1.13 apart: different people for dlib
+    assert _warnings(a, b, 0.6, 0.0) == []
+    assert "same person" in _warnings(a, a + 0.01, 0.6, 0.0)[0]
+    assert "right way round" in _warnings(a, b, 0.6, 0.9)[0]
 
 
 # --- real end-to-end runs on the shared footage ------------------------------------------------
@@ -195,16 +249,28 @@ def face_folders(tmp_path_factory, detector, video_a_3s, video_b_3s):
 
 
 @pytest.fixture(scope="module")
+def workdir(tmp_path_factory, face_folders):
+    """A training workdir holding an untrained small model's checkpoint."""
+    from faceswap_parts.config import ModelConfig
+    from faceswap_parts.training import TrainConfig, Trainer
+
+    workdir = tmp_path_factory.mktemp("workdir")
+    Trainer(TrainConfig(a_dir=str(face_folders[0]), b_dir=str(face_folders[1]), workdir=str(workdir),
+                        model=ModelConfig(resolution=64, capacity="lite"), device="cpu")).save()
+    return workdir
+
+
+@pytest.fixture(scope="module")
 def a_clip(detector, video_a_3s):
     """The first frames of A's video (enough for MAX_FRAMES pairs), their 5 points and fps."""
     return _frames_and_points(detector, video_a_3s, MAX_FRAMES * EVERY)
 
 
-def _evaluate(original, swapped, faces, out=None):
+def _evaluate(original, swapped, faces, out=None, **options):
     from faceswap_parts.evaluation import evaluate_videos
 
     return evaluate_videos(original, swapped, faces[0], faces[1], out=out, max_frames=MAX_FRAMES, every=EVERY,
-                           device="cpu", progress=False)
+                           device="cpu", progress=False, **options)
 
 
 @pytest.mark.e2e
@@ -271,7 +337,7 @@ def test_pasted_b_face_scores_high_identity_transfer(tmp_path, a_clip, detector,
 
 
 @pytest.mark.e2e
-def test_shaky_video_is_less_stable_than_the_original(tmp_path, a_clip, video_a_3s, face_folders):
+def test_shaky_video_is_less_stable_than_the_original(tmp_path, a_clip, video_a_3s, face_folders, workdir):
     import cv2
 
     from faceswap_parts.video import write_video
@@ -280,6 +346,29 @@ def test_shaky_video_is_less_stable_than_the_original(tmp_path, a_clip, video_a_
     frames, _, fps = a_clip
     shaky = [cv2.warpAffine(f, np.float32([[1, 0, dx], [0, 1, dy]]), f.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
              for f, (dx, dy) in zip(frames, rng.uniform(-12, 12, (len(frames), 2)))]
-    report = _evaluate(video_a_3s, write_video(tmp_path / "shaky.mp4", shaky, fps), face_folders)
+    report = _evaluate(video_a_3s, write_video(tmp_path / "shaky.mp4", shaky, fps), face_folders,
+                       out=tmp_path / "report", model=workdir)
     assert report["stability_ratio"] > 2.0
     assert report["identity_transfer_rate"] == 0.0  # still A's face
+    # --model: an untrained model redraws faces badly, but every number is real and in range
+    recon = report["reconstruction"]
+    assert recon["resolution"] == 64 and recon["A_to_A"]["faces"] == recon["B_to_B"]["faces"] == 6
+    for scores in (recon["A_to_A"], recon["B_to_B"]):
+        assert -1 <= scores["ssim"] < 0.9 and 0 < scores["psnr"] < 30
+        assert scores["psnr_result"] > scores["psnr"]  # the mask keeps part of the true face
+    assert "Reconstruction quality" in (tmp_path / "report" / "report.html").read_text()
+
+
+@pytest.mark.e2e
+def test_video_without_faces_is_a_clear_error(tmp_path, grace_hopper, astronaut):
+    from faceswap_parts.evaluation import evaluate_videos
+    from faceswap_parts.images import write_image
+
+    folders = []
+    for name, photo in (("a", grace_hopper), ("b", astronaut)):  # plain folders of one face photo each
+        (tmp_path / name).mkdir()
+        write_image(tmp_path / name / "face.jpg", photo)
+        folders.append(tmp_path / name)
+    grey = _numbered_video(tmp_path / "grey.mp4", 6, 10)
+    with pytest.raises(FaceswapError, match="no face detected in any of the 3 scored frames"):
+        evaluate_videos(grey, grey, *folders, every=2, device="cpu", progress=False)

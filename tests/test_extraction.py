@@ -37,7 +37,7 @@ def _files(folder):
 
 
 @pytest.mark.e2e
-def test_extract_writes_the_face_set(extracted, capsys):
+def test_extract_writes_the_face_set(extracted):
     data = read_faces_json(extracted)
     assert data["landmarks"] == "dlib" and data["fps"] == pytest.approx(30, abs=0.1)
     assert [f["frame"] for f in data["faces"]] == list(range(6))
@@ -106,7 +106,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert main(["extract", str(corrupt), "--out", str(tmp_path / "o"), "--every", "0"]) == 1
 
 
-def test_no_face_video_exits_nonzero_with_empty_folders(shared_data, tmp_path, capsys):
+def test_no_face_video_exits_nonzero_with_empty_folders(shared_data, video_a_3s, tmp_path, capsys):
     """The cartoon title at the end of face_then_no_face.mov, as its own clip."""
     from faceswap_parts.video import VideoReader, write_video
 
@@ -117,6 +117,8 @@ def test_no_face_video_exits_nonzero_with_empty_folders(shared_data, tmp_path, c
     assert "no face found" in capsys.readouterr().err
     assert all(_files(out / sub) == [] for sub in FOLDERS)
     assert read_faces_json(out)["faces"] == []
+    # What such a run leaves is no work to protect: the folder can be reused as is.
+    assert main(["extract", str(video_a_3s), "--out", str(out), "--max-frames", "2", "--quiet"]) == 0
 
 
 def test_face_then_no_face(shared_data, tmp_path, detector):
@@ -168,7 +170,7 @@ def test_cut_off_faces_are_skipped(shared_data, tmp_path, capsys):
     assert "2 cut off" in capsys.readouterr().err
 
 
-def test_masks_command_on_a_face_set(extracted, capsys):
+def test_masks_command_on_a_face_set(extracted):
     assert main(["masks", str(extracted), "--parts", "nose,mouth+eyes", "--landmarks", "mtcnn", "--quiet"]) == 0
     data = read_faces_json(extracted)
     assert data["mask_landmarks"] == "mtcnn"
@@ -185,7 +187,7 @@ def test_masks_command_on_a_face_set(extracted, capsys):
     assert main(["masks", str(extracted), "--parts", "nose", "--quiet"]) == 0
 
 
-def test_masks_command_on_plain_images(extracted, astronaut, tmp_path, capsys):
+def test_masks_command_on_plain_images(extracted, tmp_path, capsys):
     """Gray, RGBA and unreadable files in a plain folder; --assume-aligned crops."""
     import cv2
 

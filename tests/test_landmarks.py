@@ -107,11 +107,17 @@ def test_no_faces_and_gray_input(grace_hopper):
         assert out.shape == (0, 68, 2)
 
 
-def test_auto_picks_the_best_available_and_says_so(capsys):
+def test_auto_picks_the_best_available_and_says_so(capsys, monkeypatch):
+    import faceswap_parts.landmarks as landmarks
+
+    monkeypatch.setattr(landmarks, "_announced", set())
     landmarker = get_landmarker("auto")
     assert landmarker.name in BACKENDS
     if not HAS_FAN:
         assert landmarker.name == "dlib"
+    assert f"landmarks: using the {landmarker.name} backend" in capsys.readouterr().err
+    get_landmarker("auto")
+    assert capsys.readouterr().err == ""  # once per process
 
 
 @pytest.mark.skipif(HAS_FAN, reason="face-alignment is installed here")
@@ -131,3 +137,46 @@ def test_points5_from_68_of_mean_shape_match_the_template():
     from faceswap_parts.alignment import TEMPLATE
 
     assert np.abs(ibug68.points5_from_68(ibug68.MEAN_SHAPE) - TEMPLATE).max() < 0.03
+
+
+def _fake_face_alignment(monkeypatch, fail=False):
+    """A stand-in for the face-alignment package (not installable offline):
+    checks the adapter's calls, not FAN's accuracy."""
+    import sys
+    import types
+
+    module = types.ModuleType("face_alignment")
+    module.LandmarksType = types.SimpleNamespace(TWO_D="2d")
+    calls = {}
+
+    class FaceAlignment:
+        def __init__(self, landmarks_type, network_size=4, device="cuda", flip_input=True, compile=True):
+            if fail:
+                raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+            calls.update(kind=landmarks_type, device=device, compile=compile)
+
+        def get_landmarks_from_image(self, image, detected_faces=None):
+            calls["boxes"] = np.array(detected_faces)
+            return [np.tile(np.asarray(b[:2], np.float32), (68, 1)) for b in detected_faces]
+
+    module.FaceAlignment = FaceAlignment
+    monkeypatch.setitem(sys.modules, "face_alignment", module)
+    return calls
+
+
+def test_fan_adapter_passes_boxes_and_returns_68_points(monkeypatch):
+    calls = _fake_face_alignment(monkeypatch)
+    landmarker = get_landmarker("fan", device="cpu")
+    boxes = np.array([[10, 20, 110, 140], [200, 30, 260, 100]], np.float32)
+    lm = landmarker.predict(np.zeros((300, 300, 3), np.uint8), boxes, np.zeros((2, 5, 2)))
+    assert landmarker.name == "fan" and lm.shape == (2, 68, 2) and lm.dtype == np.float32
+    np.testing.assert_array_equal(calls["boxes"], boxes)
+    np.testing.assert_array_equal(lm[1, 0], [200, 30])
+    assert calls == {**calls, "kind": "2d", "device": "cpu", "compile": False}
+
+
+def test_fan_without_weights_names_the_fix_and_auto_falls_back(monkeypatch):
+    _fake_face_alignment(monkeypatch, fail=True)
+    with pytest.raises(FaceswapError, match="network"):
+        get_landmarker("fan", device="cpu")
+    assert get_landmarker("auto", device="cpu", verbose=False).name == "dlib"

@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--smoothing", default="kalman", choices=("kalman", "moving-average", "none"),
                         help="temporal smoothing of the face box and landmarks (default: kalman)")
     parser.add_argument("--kalman-noise", type=float, default=None, metavar="Q",
-                        help="Kalman process-noise coefficient; smaller = smoother but laggier (default: 0.03)")
+                        help="Kalman process-noise coefficient; smaller = smoother but laggier (default: 0.25)")
     parser.add_argument("--moving-average", type=float, default=None, metavar="C",
                         help="moving-average weight of the past, in [0, 1) (default: 0.65)")
     parser.add_argument("--parts", default=None, metavar="PARTS",
@@ -53,7 +53,6 @@ def run(args) -> int:
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
     from faceswap_parts.conversion.converter import check_output_path
     from faceswap_parts.errors import FaceswapError
-    from faceswap_parts.training import load_model
 
     given = {name: getattr(args, name) for name in (
         "kalman_noise", "moving_average", "detect_every", "roi_coverage", "min_face", "batch_size")
@@ -65,10 +64,12 @@ def run(args) -> int:
         precision=args.precision, start=args.start, end=args.end, max_frames=args.max_frames,
         audio=not args.no_audio, progress_bar=not args.quiet, **given)
     # fail on the cheap checks (input, output folder) before loading any network
-    from faceswap_parts.video import probe
+    from faceswap_parts.video import VideoReader
 
-    probe(args.video)
+    VideoReader(args.video, start=args.start, end=args.end, max_frames=args.max_frames)
     check_output_path(args.video, args.out)
+    from faceswap_parts.training import load_model
+
     model = load_model(args.model, device=args.device)
     if args.resolution is not None and model.config.resolution != args.resolution:
         raise FaceswapError(f"the checkpoint in {args.model} is a {model.config.resolution} px model, "

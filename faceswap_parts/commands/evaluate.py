@@ -39,5 +39,7 @@ def run(args) -> int:
           f"landmark error {num(report['landmark_error'])}, stability ratio {num(report['stability_ratio'])}, "
           f"flicker ratio {num(report['flicker_ratio'])}, coverage {pct(report['coverage'])} "
           f"over {report['frame_count']} frames")
+    for warning in report["warnings"]:
+        print(f"warning: {warning}")
     print(f"report: {args.out}/report.html")
     return 0

@@ -96,8 +96,10 @@ class ConverterConfig:
     progress_bar: bool = True
 
     def __post_init__(self):
-        if isinstance(self.parts, str):
-            self.parts = tuple(p.strip() for p in self.parts.split(",") if p.strip())
+        if self.parts:
+            from faceswap_parts.masks import parse_parts
+
+            self.parts = parse_parts(self.parts)
         self.parts = tuple(self.parts or ())
         checks = [
             (self.direction in DIRECTIONS, f"direction must be AtoB or BtoA, got {self.direction!r}"),
@@ -119,12 +121,6 @@ class ConverterConfig:
             if not ok:
                 raise FaceswapError(message)
         check_output_type(self.output_type)
-        if self.parts:
-            from faceswap_parts.masks import PARTS
-
-            unknown = [p for p in self.parts if p not in PARTS]
-            if unknown:
-                raise FaceswapError(f"unknown part(s) {', '.join(unknown)}; choose among {', '.join(PARTS)}")
 
 
 @dataclass
@@ -258,6 +254,7 @@ class VideoConverter:
         self._autocast = (lambda: torch.autocast(self.device.type, dtype=torch.bfloat16)) if bf16 \
             else contextlib.nullcontext
         self._detector = detector
+        self._detectors: dict = {}
         self._landmarker = landmarker
         self._edge = edge_mask(self.resolution, config.roi_coverage, config.feather)
         self.timings = {"detector": 0.0, "generator": 0.0}
@@ -265,21 +262,27 @@ class VideoConverter:
 
     # ------------------------------------------------------------------ components
     def detector_for(self, frame_size: tuple[int, int]):
-        """The face detector for frames of ``(width, height)`` (created on first use).
+        """The face detector for frames of ``(width, height)``: the one given
+        to the constructor, else one made (and kept) for this frame size.
 
         With ``auto_downscale`` it detects on frames shrunk to
-        :data:`DETECT_MAX_SIDE` and ``min_face`` is scaled to match, so
-        ``min_face`` always means pixels of the original frame.
+        :data:`DETECT_MAX_SIDE` (less when ``min_face`` would fall below
+        MTCNN's 12 px window) and ``min_face`` is scaled to match, so it
+        always means pixels of the original frame.
         """
-        if self._detector is None:
+        if self._detector is not None:
+            return self._detector
+        side = max(frame_size)
+        # shrink no further than keeps a min_face face at MTCNN's 12 px window
+        target = max(DETECT_MAX_SIDE, int(np.ceil(side * 12.0 / self.config.min_face)))
+        max_side = target if self.config.auto_downscale and target < side else None
+        min_face = self.config.min_face * (max_side / side if max_side else 1.0)
+        key = (max_side, round(min_face, 3))
+        if key not in self._detectors:
             from faceswap_parts.detection import FaceDetector
 
-            side = max(frame_size)
-            shrink = self.config.auto_downscale and side > DETECT_MAX_SIDE
-            ratio = DETECT_MAX_SIDE / side if shrink else 1.0
-            self._detector = FaceDetector(device=self.device, min_face_size=max(12.0, self.config.min_face * ratio),
-                                          max_side=DETECT_MAX_SIDE if shrink else None)
-        return self._detector
+            self._detectors[key] = FaceDetector(device=self.device, min_face_size=min_face, max_side=max_side)
+        return self._detectors[key]
 
     @property
     def landmarker(self):
@@ -300,7 +303,8 @@ class VideoConverter:
         self.history: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ frame level
-    def _detect(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def detect(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(boxes (N, 4), points5 (N, 5, 2))`` per frame, largest face first (timed in ``timings``)."""
         if not frames:
             return []
         t0 = time.perf_counter()
@@ -309,7 +313,9 @@ class VideoConverter:
         self.timings["detector"] += time.perf_counter() - t0
         return list(zip(boxes, points))
 
-    def _generate(self, crops: np.ndarray):
+    def generate(self, crops: np.ndarray):
+        """``model.transform`` of aligned crops (N, R, R, 3) at the configured
+        precision: ``(result, raw, mask)`` (timed in ``timings``)."""
         import torch
 
         t0 = time.perf_counter()
@@ -320,18 +326,27 @@ class VideoConverter:
 
     def _parts_weight(self, frame: np.ndarray, faces) -> list[np.ndarray]:
         """Frame-sized parts masks, one per face, placed at the smoothed face position."""
-        from faceswap_parts.masks import parts_mask
+        from faceswap_parts.masks import face_size, parts_mask
 
         boxes = np.stack([f.raw_box for f in faces]).astype(np.float32)
         points = np.stack([f.raw_points5 for f in faces]).astype(np.float32)
         landmarks = self.landmarker.predict(frame, boxes, points)
+        h, w = frame.shape[:2]
         weights = []
         for face, lm in zip(faces, landmarks):
             # landmarks follow the face from its raw to its smoothed position
             raw_m = alignment_matrix(face.raw_points5, self.resolution, self.coverage)
             smooth_m = alignment_matrix(face.points5, self.resolution, self.coverage)
             moved = transform_points(transform_points(lm, raw_m), invert(smooth_m))
-            weights.append(parts_mask(moved.astype(np.float32), frame.shape[:2], parts=self.config.parts))
+            # draw the mask in a window around the face only (distance transforms cost per pixel)
+            margin = face_size(moved) * 0.5
+            x0, y0 = np.clip(np.floor(moved.min(axis=0) - margin), 0, [w, h]).astype(int)
+            x1, y1 = np.clip(np.ceil(moved.max(axis=0) + margin), 0, [w, h]).astype(int)
+            weight = np.zeros((h, w), np.float32)
+            if x1 > x0 and y1 > y0:
+                weight[y0:y1, x0:x1] = parts_mask((moved - [x0, y0]).astype(np.float32), (y1 - y0, x1 - x0),
+                                                  parts=self.config.parts)
+            weights.append(weight)
         return weights
 
     def swap_frames(self, frames: list[np.ndarray], tracker: FaceTracker | None = None,
@@ -346,7 +361,7 @@ class VideoConverter:
         tracker = tracker or self.tracker
         every = 1 if detect_all else c.detect_every
         det_idx = [i for i in range(len(frames)) if (self._frame_index + i) % every == 0]
-        detections = dict(zip(det_idx, self._detect([frames[i] for i in det_idx])))
+        detections = dict(zip(det_idx, self.detect([frames[i] for i in det_idx])))
         per_frame = [tracker.update(frame, detections.get(i), need_flow=every > 1)
                      for i, frame in enumerate(frames)]
         if tracker is self.tracker:
@@ -367,7 +382,7 @@ class VideoConverter:
         alphas: list[np.ndarray | None] = [None] * len(frames)
         if not crops:
             return results, alphas
-        _, raw, masks = self._generate(np.stack(crops))
+        _, raw, masks = self.generate(np.stack(crops))
         parts = {}
         if c.parts:
             for i, faces in enumerate(per_frame):

@@ -20,7 +20,7 @@ from faceswap_parts.errors import FaceswapError
 
 SMOOTHING_METHODS = ("kalman", "moving-average", "none")
 #: Kalman process-noise coefficient: smaller = smoother but laggier.
-DEFAULT_KALMAN_NOISE = 0.03
+DEFAULT_KALMAN_NOISE = 0.25
 #: Weight of the previous smoothed value in the exponential moving average.
 DEFAULT_MOVING_AVERAGE = 0.65
 
@@ -64,7 +64,10 @@ class _MovingAverage(_Filter):
 
 
 class _Kalman(_Filter):
-    """Constant-velocity Kalman filter (OpenCV's) on every coordinate."""
+    """OpenCV's Kalman filter with a constant-position (random-walk) model
+    per coordinate. A constant-velocity model was tried and rejected: on
+    talking heads its velocity estimate amplifies detector noise (more
+    jitter at any lag, see docs/conversion.md)."""
 
     def __init__(self, noise: float):
         self.noise = noise
@@ -72,21 +75,20 @@ class _Kalman(_Filter):
 
     def restart(self, z):
         n = z.size
-        kf = cv2.KalmanFilter(2 * n, n)
         eye = np.eye(n, dtype=np.float32)
-        # state = (positions, velocities); a frame advances positions by velocities
-        kf.transitionMatrix = np.block([[eye, eye], [np.zeros_like(eye), eye]])
-        kf.measurementMatrix = np.hstack([eye, np.zeros_like(eye)])
-        kf.processNoiseCov = np.eye(2 * n, dtype=np.float32) * self.noise
-        kf.measurementNoiseCov = eye.copy()  # ~1 % of the face size per detection
-        kf.errorCovPost = np.eye(2 * n, dtype=np.float32)
-        kf.statePost = np.concatenate([z, np.zeros_like(z)]).astype(np.float32).reshape(-1, 1)
+        kf = cv2.KalmanFilter(n, n)
+        kf.transitionMatrix = eye.copy()
+        kf.measurementMatrix = eye.copy()
+        kf.processNoiseCov = eye * np.float32(self.noise)
+        kf.measurementNoiseCov = eye.copy()  # detector noise ~1 % of the face size
+        kf.errorCovPost = eye.copy()
+        kf.statePost = z.astype(np.float32).reshape(-1, 1)
         self.kf = kf
         return z
 
     def update(self, z):
         self.kf.predict()
-        return self.kf.correct(z.astype(np.float32).reshape(-1, 1))[: z.size, 0].astype(np.float64)
+        return self.kf.correct(z.astype(np.float32).reshape(-1, 1))[:, 0].astype(np.float64)
 
 
 class TrackSmoother:
@@ -157,3 +159,19 @@ class TrackSmoother:
         """Forget the track (the next update restarts)."""
         self._last_box = None
         self._missing = 0
+
+
+def box_jitter(boxes) -> float:
+    """Mean frame-to-frame movement (pixels) of a box's two corners, over
+    consecutive frames that both have a box (``None`` or NaN rows = no face)."""
+    moves = []
+    prev = None
+    for box in boxes:
+        box = None if box is None else np.asarray(box, dtype=np.float64).reshape(-1)
+        if box is None or box.size != 4 or not np.isfinite(box).all():
+            prev = None
+            continue
+        if prev is not None:
+            moves.append(np.hypot(*(box[:2] - prev[:2])) / 2 + np.hypot(*(box[2:] - prev[2:])) / 2)
+        prev = box
+    return float(np.mean(moves)) if moves else 0.0

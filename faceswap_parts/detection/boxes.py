@@ -78,10 +78,12 @@ def integral_images(frames: np.ndarray) -> torch.Tensor:
     """Summed-area tables ``(N, H + 1, W + 1, C)`` (zero first row and column)
     of ``(N, H, W, C)`` uint8 frames: int32, or float64 (still exact) for
     frames so large that int32 could overflow."""
-    n, h, w = frames.shape[:3]
-    depth = cv2.CV_32S if 255 * h * w < 2**31 else cv2.CV_64F
-    tables = np.stack([cv2.integral(frame, sdepth=depth) for frame in frames])
-    return torch.from_numpy(tables.reshape(n, h + 1, w + 1, -1))
+    n, h, w, c = frames.shape
+    exact32 = 255 * h * w < 2**31
+    tables = np.empty((n, h + 1, w + 1, c), np.int32 if exact32 else np.float64)
+    for frame, table in zip(frames, tables):  # written in place: no stacking copy
+        cv2.integral(frame, table, sdepth=cv2.CV_32S if exact32 else cv2.CV_64F)
+    return torch.from_numpy(tables)
 
 
 def _bins(start: torch.Tensor, length: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:

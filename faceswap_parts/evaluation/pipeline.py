@@ -49,11 +49,13 @@ class EvaluationConfig:
     progress: bool = True
 
     def __post_init__(self):
+        if self.model is not None:
+            self.model = os.fspath(self.model)
         for name in ("every", "max_faces", "batch_size"):
             if int(getattr(self, name)) < 1:
-                raise FaceswapError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+                raise FaceswapError(f"{name} (--{name.replace('_', '-')}) must be >= 1, got {getattr(self, name)}")
         if self.max_frames is not None and self.max_frames < 1:
-            raise FaceswapError(f"max-frames must be >= 1, got {self.max_frames}")
+            raise FaceswapError(f"max_frames (--max-frames) must be >= 1, got {self.max_frames}")
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -143,18 +145,29 @@ def evaluate_videos(original: str | os.PathLike, swapped: str | os.PathLike, fac
     for label, folder in (("A", faces_a), ("B", faces_b)):
         face_folder_images(folder, label)  # refuse a wrong folder before loading any model
     if out is not None:
+        if Path(out).exists() and not Path(out).is_dir():
+            raise FaceswapError(f"--out must be a folder, but {out} is a file")
         Path(out).mkdir(parents=True, exist_ok=True)
+    model = None
+    if config.model:  # load first: a wrong workdir should fail before minutes of scoring
+        from faceswap_parts.training import load_model
+
+        model = load_model(config.model, device=config.device)
     analyzer = _load_tools(config)
     ids = {label: embed_face_folder(analyzer, folder, label, config.max_faces, config.batch_size)
            for label, folder in (("A", faces_a), ("B", faces_b))}
     centroid_a, centroid_b = metrics.centroid(ids["A"].embeddings), metrics.centroid(ids["B"].embeddings)
 
     frames, tracks, worst = _score_frames(analyzer, original, swapped, info_o.size, config, centroid_a, centroid_b)
+    if not any(f["face_in_original"] for f in frames):
+        raise FaceswapError(f"no face detected in any of the {len(frames)} scored frames of {original}; "
+                            "check the video, or score more frames (--max-frames, --every)")
     report = _summarise(frames, tracks, config, ids, centroid_a, centroid_b, analyzer, info_o, info_s)
-    if config.model:
+    if model is not None:
         from faceswap_parts.evaluation.reconstruction import evaluate_reconstruction
 
-        report["reconstruction"] = evaluate_reconstruction(config.model, faces_a, faces_b, config.device)
+        report["reconstruction"] = {"workdir": os.fspath(config.model),
+                                    **evaluate_reconstruction(model, faces_a, faces_b, config.max_faces)}
     if out is not None:
         from faceswap_parts.evaluation.report import write_report
 
@@ -284,6 +297,19 @@ def _summarise(frames, tracks, config, ids, centroid_a, centroid_b, analyzer, in
             "paired_by": "nearest timestamp",
         },
         "models": {"embedder": analyzer.embedder.name, "landmarks": getattr(analyzer.landmarker, "name", "?")},
+        "warnings": _warnings(centroid_a, centroid_b, analyzer.embedder.same_person_distance,
+                              metrics.identity_transfer_rate(o.dist_a, o.dist_b)),
         "settings": config.to_dict(),
         "frames": frames,
     }
+
+
+def _warnings(centroid_a, centroid_b, threshold: float, baseline_rate: float | None) -> list[str]:
+    """Signs that the face folders, not the swap, are at fault."""
+    out = []
+    if np.linalg.norm(centroid_a - centroid_b) < threshold:
+        out.append("the faces of A and B look like the same person to the embedder: identity scores mean little")
+    if baseline_rate is not None and baseline_rate > 0.5:
+        out.append("the original video looks more like B than A: "
+                   "is A the person in the original, and are --a and --b the right way round?")
+    return out

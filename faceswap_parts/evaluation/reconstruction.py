@@ -10,8 +10,6 @@ import os
 
 import numpy as np
 
-from faceswap_parts.errors import FaceswapError
-
 
 def image_scores(reference: np.ndarray, images: np.ndarray) -> tuple[float, float]:
     """Mean SSIM and PSNR (dB) of ``images`` against ``reference``, both (N,H,W,3) uint8."""
@@ -24,24 +22,23 @@ def image_scores(reference: np.ndarray, images: np.ndarray) -> tuple[float, floa
     return float(np.mean(ssim)), float(np.mean(psnr))
 
 
-def evaluate_reconstruction(workdir: str | os.PathLike, faces_a: str | os.PathLike, faces_b: str | os.PathLike,
-                            device: str = "auto", max_faces: int = 100, batch_size: int = 16) -> dict:
+def evaluate_reconstruction(model, faces_a: str | os.PathLike, faces_b: str | os.PathLike, max_faces: int = 100,
+                            batch_size: int = 16) -> dict:
     """SSIM / PSNR of the A->A and B->B reconstructions of up to ``max_faces``
     faces of each folder (evenly spread, so the choice is deterministic).
 
     Scores compare the model-resolution input crop with the decoder's raw
     colour output (``raw``) and with the masked result (``result``, what
-    conversion pastes).
+    conversion pastes). ``model`` is a :class:`~faceswap_parts.models.FaceswapModel`
+    (from :func:`faceswap_parts.training.load_model`).
     """
     import torch
 
     from faceswap_parts.data import center_crop, load_faceset
-    from faceswap_parts.training import load_model
 
-    model = load_model(workdir, device=device)
     cfg = model.config
     device = next(model.parameters()).device
-    out = {"workdir": os.fspath(workdir), "resolution": cfg.resolution}
+    out = {"resolution": cfg.resolution, "coverage": cfg.coverage}
     for label, folder in (("A", faces_a), ("B", faces_b)):
         faceset = load_faceset(folder, label)
         images = faceset.images

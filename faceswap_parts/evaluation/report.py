@@ -118,6 +118,8 @@ def _clean(value):
         return int(value)
     if isinstance(value, np.bool_):
         return bool(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     return value
 
 
@@ -150,6 +152,7 @@ def render_html(report: dict, worst: list[dict]) -> str:
     strip = worst_strip(worst)
     strip_html = (f'<h2>Worst frames (original | swap)</h2><img src="data:image/png;base64,{strip}">' if strip
                   else "")
+    warnings = "".join(f'<p style="color:#b00"><b>Warning:</b> {esc(w)}</p>' for w in report.get("warnings", []))
     recon = ""
     if report.get("reconstruction"):
         recon = "<h2>Reconstruction quality</h2><table>" + "".join(
@@ -165,7 +168,7 @@ table{{border-collapse:collapse}}tr:nth-child(even){{background:#f2f2f2}}img{{ma
 Faces A: <code>{esc(inputs['faces_a']['folder'])}</code> ({inputs['faces_a']['faces_used']} faces),
 faces B: <code>{esc(inputs['faces_b']['folder'])}</code> ({inputs['faces_b']['faces_used']} faces)<br>
 Embedder: {esc(report['models']['embedder'])}, landmarks: {esc(str(report['models']['landmarks']))}</p>
-<h2>Summary</h2><table>{rows}</table>
+{warnings}<h2>Summary</h2><table>{rows}</table>
 <h2>Expression and pose differences (mean absolute)</h2><table>{expression}</table>
 <h2>Detection failures</h2>{failures}
 {recon}

@@ -6,6 +6,8 @@ needs ``pip install face-alignment`` and network once; Colab has both.
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
@@ -28,8 +30,11 @@ class FanLandmarker:
 
         self.device = resolve_device(device)
         kind = getattr(face_alignment.LandmarksType, "TWO_D", None) or face_alignment.LandmarksType._2D
+        kwargs = {"device": str(self.device), "flip_input": False}
+        if "compile" in inspect.signature(face_alignment.FaceAlignment).parameters:
+            kwargs["compile"] = False  # newer releases torch.compile by default: minutes of warm-up
         try:
-            self._fa = face_alignment.FaceAlignment(kind, device=str(self.device), flip_input=False)
+            self._fa = face_alignment.FaceAlignment(kind, **kwargs)
         except Exception as err:  # network errors, corrupt cache: all mean "no weights"
             raise FaceswapError(f"face-alignment could not load its weights ({type(err).__name__}: "
                                 f"{str(err).splitlines()[0] if str(err) else ''}); it downloads them "

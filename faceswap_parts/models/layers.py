@@ -156,7 +156,8 @@ class SelfAttention(nn.Module):
         v = self.value(x).flatten(2).transpose(1, 2)  # (N, HW, C)
         attn = torch.softmax(torch.bmm(q, k), dim=-1)
         out = torch.bmm(attn, v).transpose(1, 2).reshape(n, c, h, w)
-        return x + self.gamma * out
+        # gamma is an fp32 parameter: cast it, or autocast's bf16 map turns fp32
+        return x + out * self.gamma.to(out.dtype)
 
 
 class OutputHead(nn.Module):

@@ -1,15 +1,16 @@
 """The v2.2 training objective, composed from :mod:`faceswap_parts.losses`.
 
-Which terms are on and how much they weigh comes from :class:`TrainConfig`
-(weights) and the current schedule :class:`Phase` (perceptual loss, mask
-regulariser kind and hinge margin).
+As in faceswap-GAN v2.2: reconstruction, eye and edge losses compare the
+decoder's raw colour face with the target; the adversarial and perceptual
+losses judge the masked result (mask * colour + (1 - mask) * distorted input).
+Weights come from :class:`TrainConfig`, what is switched on from the current
+schedule :class:`Phase`.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import torch
-from torch.nn import functional as F
 
 from faceswap_parts import losses
 from faceswap_parts.config import Phase, TrainConfig
@@ -27,44 +28,44 @@ def discriminator_loss(model, identity: str, real: torch.Tensor, fake: torch.Ten
     """``identity``'s discriminator loss: mixup-LSGAN or relativistic-average LSGAN."""
     fake = fake.detach()
     if kind == "mixup_lsgan":
-        lam = torch.distributions.Beta(0.2, 0.2).sample().to(real.device)
-        mixed = lam * real + (1 - lam) * fake
-        return losses.mixup_lsgan_d_loss(model.discriminate(mixed, distorted, identity), lam)
-    real_scores = model.discriminate(real, distorted, identity)
-    fake_scores = model.discriminate(fake, distorted, identity)
-    return losses.relativistic_lsgan_d_loss(real_scores, fake_scores)
+        lam = losses.sample_mixup_lambda()
+        return losses.mixup_lsgan_d_loss(model.discriminate(lam * real + (1 - lam) * fake, distorted, identity), lam)
+    return losses.ralsgan_d_loss(model.discriminate(real, distorted, identity),
+                                 model.discriminate(fake, distorted, identity))
 
 
 def generator_losses(model, identity: str, warped: torch.Tensor, target: torch.Tensor, eyes: torch.Tensor,
                      cfg: TrainConfig, phase: Phase, perceptual=None) -> LossTerms:
-    """Generator loss of ``identity`` reconstructing ``target`` from ``warped``."""
+    """Generator loss of ``identity`` reconstructing ``target`` from ``warped``.
+
+    ``perceptual``: a callable returning a list of feature maps of a face
+    batch (the phase's perceptual term is skipped when ``None``).
+    """
     out = model.generate(warped, identity)
-    parts = {}
-    # Reconstruction, also on the lower-resolution outputs of the 128/256 px models.
-    parts["recon"] = cfg.w_recon * losses.l1(out.result, target)
-    for mask, color in out.aux:
-        size = mask.shape[-2:]
-        low_in, low_target = (F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
-                              for t in (warped, target))
-        parts["recon"] = parts["recon"] + cfg.w_recon * losses.l1(mask * color + (1 - mask) * low_in, low_target)
-    parts["eyes"] = cfg.w_eyes * losses.eye_l1(out.result, target, eyes)
-    parts["edge"] = cfg.w_edge * losses.edge_loss(out.result, target, eyes, eye_weight=cfg.w_eyes)
+    parts = {
+        "recon": cfg.w_recon * (losses.reconstruction_loss(out.color, target)
+                                + losses.aux_reconstruction_loss(out.aux, target)),
+        "eyes": cfg.w_eyes * losses.eye_loss(out.color, target, eyes),
+        "edge": cfg.w_edge * losses.edge_loss(out.color, target)
+        + cfg.w_eyes * losses.edge_loss(out.color, target, eyes),
+    }
     fake_scores = model.discriminate(out.result, warped, identity)
     if cfg.gan_loss == "mixup_lsgan":
         parts["adv"] = cfg.w_adv * losses.lsgan_g_loss(fake_scores)
     else:
-        real_scores = model.discriminate(target, warped, identity).detach()
-        parts["adv"] = cfg.w_adv * losses.relativistic_lsgan_g_loss(real_scores, fake_scores)
+        real_scores = model.discriminate(target, warped, identity)
+        parts["adv"] = cfg.w_adv * losses.ralsgan_g_loss(real_scores, fake_scores)
     if perceptual is not None:
-        parts["pl"] = losses.perceptual_loss(perceptual, out.result, target, cfg.w_pl)
+        with torch.no_grad():
+            real_features = perceptual(target)
+        parts["pl"] = losses.perceptual_loss(perceptual(out.result), real_features, cfg.w_pl)
     if phase.mask_hinge:
         parts["mask"] = cfg.w_mask_hinge * losses.mask_hinge(out.mask, phase.m_mask)
     else:
         parts["mask"] = cfg.w_mask_l1 * losses.mask_l1(out.mask)
-    parts["mask_tv"] = cfg.w_mask_tv * losses.total_variation(out.mask)
+    parts["mask_tv"] = cfg.w_mask_tv * losses.mask_total_variation(out.mask)
     if cfg.cycle:
         other = "B" if identity == "A" else "A"
-        swapped = model.generate(out.result, other).result
-        parts["cycle"] = cfg.w_cycle * losses.l1(model.generate(swapped, identity).result, target)
-    total = sum(parts.values())
-    return LossTerms(total, parts)
+        cycled = model.generate(model.generate(target, other).color, identity).color
+        parts["cycle"] = cfg.w_cycle * losses.cycle_loss(cycled, target)
+    return LossTerms(sum(parts.values()), parts)

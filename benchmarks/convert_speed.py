@@ -1,0 +1,121 @@
+"""Conversion speed and smoothing jitter.
+
+    python benchmarks/convert_speed.py [--video ../shared/data/videos/person_a_train.mp4] [--max-frames N]
+
+Converts the video end to end at default settings with a randomly
+initialised 64 px ``lite`` model (weights do not change the cost), then, in
+the same run, times the detector alone on the frames the pipeline detected
+and the generator alone on as many aligned faces as the pipeline swapped.
+``overhead_ratio`` = end-to-end time / (detector + generator time): what
+decoding, tracking, blending and encoding add.
+
+Jitter: mean frame-to-frame movement (pixels) of the pasted face box, from
+the same detections tracked with Kalman, moving-average and no smoothing.
+
+Last stdout line: ``{"fps", "detector_s", "generator_s", "total_s",
+"overhead_ratio", "jitter_px": {"kalman", "moving_average", "none"}, ...}``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "person_a_train.mp4"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", default=str(DEFAULT_VIDEO))
+    parser.add_argument("--max-frames", type=int, default=None, help="convert at most N frames (default: all)")
+    parser.add_argument("--detect-every", type=int, default=None, help="override the default")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    if not Path(args.video).is_file():
+        print(f"video not found: {args.video} (the benchmark needs ../shared/data)", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from faceswap_parts.alignment import align_face
+    from faceswap_parts.config import ModelConfig
+    from faceswap_parts.conversion import ConverterConfig, VideoConverter
+    from faceswap_parts.conversion.smoothing import box_jitter
+    from faceswap_parts.conversion.tracking import FaceTracker
+    from faceswap_parts.models import FaceswapModel
+    from faceswap_parts.video import VideoReader
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = FaceswapModel(ModelConfig(resolution=64, capacity="lite")).eval()
+    overrides = {"detect_every": args.detect_every} if args.detect_every else {}
+    config = ConverterConfig(max_frames=args.max_frames, progress_bar=False, precision=args.precision, **overrides)
+
+    # warm-up (weights load, oneDNN kernel selection) outside the timings
+    warm = VideoConverter(model, config)
+    warm.convert_frames([frame for _, _, frame in VideoReader(args.video, max_frames=2)])
+    detector = warm.detector_for(VideoReader(args.video).size)
+
+    converter = VideoConverter(model, config, detector=detector)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = converter.convert(args.video, Path(tmp) / "out.mp4")
+    total_s = result.seconds
+
+    # the same work, component by component
+    alone = VideoConverter(model, config, detector=detector)
+    detections: dict[int, tuple] = {}
+    crops_needed = result.frames_with_faces
+    crops: list[np.ndarray] = []
+    reader = VideoReader(args.video, max_frames=args.max_frames)
+    for batch in reader.batches(config.batch_size):
+        picked = [(i, f) for i, _, f in batch if i % config.detect_every == 0]
+        for (i, frame), det in zip(picked, alone.detect([f for _, f in picked])):
+            detections[i] = det
+            for _ in range(config.detect_every):  # one crop per frame the detection stands for
+                if len(det[0]) and len(crops) < crops_needed:
+                    crops.append(align_face(frame, det[1][0], size=64, coverage=model.config.coverage)[0])
+    for start in range(0, len(crops), config.batch_size):
+        alone.generate(np.stack(crops[start:start + config.batch_size]))
+    detector_s, generator_s = alone.timings["detector"], alone.timings["generator"]
+
+    # jitter of the pasted box with each smoothing, same detections, optical flow between
+    jitter = {}
+    for method in ("kalman", "moving-average", "none"):
+        tracker = FaceTracker(smoother=dict(method=method))
+        boxes = []
+        for i, _, frame in VideoReader(args.video, max_frames=args.max_frames):
+            faces = tracker.update(frame, detections.get(i), need_flow=config.detect_every > 1)
+            boxes.append(faces[0].box if faces else None)
+        jitter[method.replace("-", "_")] = round(box_jitter(boxes), 3)
+
+    report = {
+        "fps": round(result.frames / total_s, 2),
+        "detector_s": round(detector_s, 2),
+        "generator_s": round(generator_s, 2),
+        "total_s": round(total_s, 2),
+        "overhead_ratio": round(total_s / max(detector_s + generator_s, 1e-9), 3),
+        "jitter_px": jitter,
+        "frames": result.frames,
+        "frames_with_faces": result.frames_with_faces,
+        "pipeline_detector_s": round(result.timings["detector"], 2),
+        "pipeline_generator_s": round(result.timings["generator"], 2),
+        "detect_every": config.detect_every,
+        "precision": config.precision,
+        "torch_threads": torch.get_num_threads(),
+        "video": Path(args.video).name,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""Colour correction moves the generated face's statistics toward the frame's."""
+import numpy as np
+import pytest
+
+from faceswap_parts.conversion.color import COLOR_MODES, color_correct
+from faceswap_parts.errors import FaceswapError
+
+
+@pytest.fixture(scope="module")
+def pair(astronaut):
+    reference = np.ascontiguousarray(astronaut[60:188, 160:288])  # her face, 128x128
+    # the "generated" face: same content, tinted, darker and flatter
+    face = np.clip(reference.astype(np.float32) * [0.6, 0.8, 1.1] * 0.7 + [10, 40, 5], 0, 255).astype(np.uint8)
+    return face, reference
+
+
+def _stats_distance(a, b):
+    a, b = a.reshape(-1, 3).astype(np.float64), b.reshape(-1, 3).astype(np.float64)
+    return np.abs(a.mean(0) - b.mean(0)).sum() + np.abs(a.std(0) - b.std(0)).sum()
+
+
+@pytest.mark.parametrize("mode", [m for m in COLOR_MODES if m != "none"])
+def test_each_mode_moves_statistics_toward_the_frame(pair, mode):
+    face, reference = pair
+    out = color_correct(face, reference, mode)
+    assert out.shape == face.shape and out.dtype == np.uint8
+    assert _stats_distance(out, reference) < 0.3 * _stats_distance(face, reference)
+
+
+def test_statistics_come_from_the_mask(pair):
+    face, reference = pair
+    mask = np.zeros(face.shape[:2], np.float32)
+    mask[32:96, 32:96] = 1.0
+    target = reference.copy()
+    target[mask == 0] = 255  # outside the mask: ignored
+    out = color_correct(face, target, "adain", mask)
+    inside = mask > 0.5
+    assert _stats_distance(out[inside], reference[inside]) < 0.3 * _stats_distance(face[inside], reference[inside])
+
+
+def test_none_is_identity_and_unknown_mode_is_an_error(pair):
+    face, reference = pair
+    assert color_correct(face, reference, "none") is face
+    with pytest.raises(FaceswapError):
+        color_correct(face, reference, "lab")

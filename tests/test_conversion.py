@@ -1,0 +1,244 @@
+"""Video conversion: frame-level exactness, parts-only swaps, tracking
+jitter, the convert CLI end to end, and one-line errors for bad inputs.
+
+The model is a randomly initialised 64 px lite model saved in the trainer's
+checkpoint format: conversion's behaviour (what changes where, frame counts,
+audio, errors) does not depend on how well it was trained.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from faceswap_parts.cli import main
+from faceswap_parts.config import ModelConfig
+from faceswap_parts.conversion import ConverterConfig, VideoConverter
+from faceswap_parts.errors import FaceswapError
+from faceswap_parts.models import FaceswapModel
+from faceswap_parts.video import VideoReader, probe, read_frames, write_video
+
+FAST = dict(progress_bar=False, batch_size=8)
+
+
+@pytest.fixture(scope="session")
+def model():
+    torch.manual_seed(0)
+    return FaceswapModel(ModelConfig(resolution=64, capacity="lite")).eval()
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory, model):
+    """A workdir whose checkpoint.pt has the trainer's layout."""
+    path = tmp_path_factory.mktemp("workdir")
+    torch.save({"format": 1, "model_config": model.config.to_dict(), "model": model.state_dict()},
+               path / "checkpoint.pt")
+    return path
+
+
+@pytest.fixture(scope="session")
+def no_face_video(shared_data):
+    return shared_data / "videos" / "face_then_no_face.mov"
+
+
+def test_frames_without_faces_pass_through_bit_identical(no_face_video, model):
+    face_frames, _ = read_frames(no_face_video, start=1.0, max_frames=4)
+    title_frames, _ = read_frames(no_face_video, start=5.0, max_frames=6)  # the cartoon title
+    converter = VideoConverter(model, ConverterConfig(**FAST))
+    results, alphas = converter.swap_frames(face_frames + title_frames)
+    for frame, result, alpha in zip(face_frames, results, alphas):
+        assert alpha is not None and not np.array_equal(frame, result)
+    for frame, result, alpha in zip(title_frames, results[4:], alphas[4:]):
+        assert alpha is None and np.array_equal(frame, result)
+
+
+def test_parts_change_only_pixels_inside_the_chosen_regions(video_a_3s, model):
+    from faceswap_parts.landmarks import get_landmarker
+    from faceswap_parts.masks import parts_mask
+
+    frames, _ = read_frames(video_a_3s, max_frames=2)
+    config = ConverterConfig(parts="eyes", landmarks="mtcnn", smoothing="none", detect_every=1, **FAST)
+    converter = VideoConverter(model, config)
+    results, _ = converter.swap_frames(frames)
+    landmarker = get_landmarker("mtcnn", verbose=False)
+    for frame, result in zip(frames, results):
+        boxes, points = converter.detect([frame])[0]
+        eyes = parts_mask(landmarker.predict(frame, boxes[:1], points[:1])[0], frame.shape[:2], ("eyes",))
+        changed = (result != frame).any(axis=2)
+        assert changed.sum() > 50, "the eyes were not swapped"
+        assert not changed[eyes == 0].any(), "pixels outside the eye regions changed"
+        left, right = points[0, 0], points[0, 1]
+        for x, y in (left, right):  # both eyes changed
+            assert changed[int(y) - 6:int(y) + 7, int(x) - 6:int(x) + 7].any()
+
+
+def test_kalman_smoothing_reduces_box_jitter(video_a_3s, model):
+    from faceswap_parts.conversion.smoothing import box_jitter
+    from faceswap_parts.conversion.tracking import FaceTracker
+
+    frames, _ = read_frames(video_a_3s, max_frames=30)
+    detections = VideoConverter(model, ConverterConfig(**FAST)).detect(frames)
+    jitter = {}
+    for method in ("kalman", "none"):
+        tracker = FaceTracker(smoother=dict(method=method))
+        boxes = [tracker.update(f, d, need_flow=False)[0].box for f, d in zip(frames, detections)]
+        jitter[method] = box_jitter(boxes)
+    assert jitter["kalman"] < 0.8 * jitter["none"], jitter
+
+
+def test_convert_image_changes_the_face_only(grace_hopper, model):
+    converter = VideoConverter(model, ConverterConfig(**FAST))
+    out = converter.convert_image(grace_hopper)
+    assert out.shape == grace_hopper.shape and out.dtype == np.uint8
+    changed = (out != grace_hopper).any(axis=2)
+    boxes, _ = converter.detect([grace_hopper])[0]
+    x1, y1, x2, y2 = boxes[0]
+    w, h = x2 - x1, y2 - y1
+    assert changed[int(y1):int(y2), int(x1):int(x2)].mean() > 0.2
+    outside = changed.copy()
+    outside[max(int(y1 - h), 0):int(y2 + h), max(int(x1 - w), 0):int(x2 + w)] = False
+    assert not outside.any()
+    blank = np.full((200, 200, 3), 90, np.uint8)
+    assert np.array_equal(converter.convert_image(blank), blank)
+
+
+def _one_line_error(capsys, argv) -> str:
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("faceswap-parts convert: error:") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+@pytest.mark.e2e
+def test_convert_cli_end_to_end(video_a_3s, workdir, tmp_path, capsys):
+    out = tmp_path / "side.mp4"
+    assert main(["convert", str(video_a_3s), "--model", str(workdir), "--out", str(out), "--max-frames", "10",
+                 "--output-type", "side-by-side", "--quiet"]) == 0
+    info = probe(out)
+    assert info.size == (1024, 512) and info.fps == pytest.approx(30.0) and info.has_audio
+    assert len(read_frames(out)[0]) == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["side.mp4"]  # no temporary files left
+
+    triple = tmp_path / "triple.mp4"
+    assert main(["convert", str(video_a_3s), "--model", str(workdir), "--out", str(triple), "--start", "1",
+                 "--max-frames", "6", "--output-type", "triple", "--no-audio", "--quiet",
+                 "--resolution", "64"]) == 0
+    info = probe(triple)
+    assert info.size == (1536, 512) and not info.has_audio and len(read_frames(triple)[0]) == 6
+
+    # a video without audio converts fine; result layout keeps the input size
+    again = tmp_path / "again.mp4"
+    assert main(["convert", str(triple), "--model", str(workdir), "--out", str(again), "--quiet"]) == 0
+    info = probe(again)
+    assert info.size == (1536, 512) and not info.has_audio and len(read_frames(again)[0]) == 6
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_convert_api_reports_progress_and_counts(video_a_3s, model, tmp_path):
+    calls = []
+    config = ConverterConfig(max_frames=5, audio=False, **FAST)
+    result = VideoConverter(model, config).convert(video_a_3s, tmp_path / "o.mp4", progress=lambda *a: calls.append(a))
+    assert result.frames == 5 and result.frames_with_faces == 5 and not result.audio
+    assert calls and calls[-1][0] == 5
+    assert result.timings["detector"] > 0 and result.timings["generator"] > 0
+
+
+def test_a_failure_mid_way_leaves_no_half_video(video_a_3s, model, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"previous result")
+
+    def crash(done, total):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        VideoConverter(model, ConverterConfig(max_frames=10, **FAST)).convert(video_a_3s, out, progress=crash)
+    assert out.read_bytes() == b"previous result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+@pytest.mark.parametrize("case", ["missing video", "corrupt video", "no checkpoint", "wrong resolution",
+                                  "missing output folder", "start beyond end", "output is input",
+                                  "unknown part"])
+def test_bad_inputs_are_one_line_errors(case, video_a_3s, workdir, tmp_path, capsys):
+    video, model_dir, out, extra = str(video_a_3s), str(workdir), tmp_path / "out.mp4", []
+    if case == "missing video":
+        video = str(tmp_path / "nope.mp4")
+    elif case == "corrupt video":
+        video = tmp_path / "bad.mp4"
+        video.write_bytes(b"\x00not a video" * 100)
+        video = str(video)
+    elif case == "no checkpoint":
+        model_dir = str(tmp_path)
+    elif case == "wrong resolution":
+        extra = ["--resolution", "128"]
+    elif case == "missing output folder":
+        out = tmp_path / "missing" / "out.mp4"
+    elif case == "start beyond end":
+        extra = ["--start", "100"]
+    elif case == "output is input":
+        out = tmp_path / "input.mp4"
+        write_video(out, [np.full((64, 64, 3), 100, np.uint8)] * 3, fps=10)
+        video = str(out)
+    elif case == "unknown part":
+        extra = ["--parts", "eyes,ears"]
+    before = out.read_bytes() if out.exists() else None
+    _one_line_error(capsys, ["convert", video, "--model", model_dir, "--out", str(out), "--quiet", *extra])
+    assert (out.read_bytes() if out.exists() else None) == before  # nothing written, input untouched
+
+
+@pytest.mark.parametrize("kwargs", [dict(detect_every=0), dict(roi_coverage=1.5), dict(direction="AtoC"),
+                                    dict(color_correction="lab"), dict(smoothing="median"),
+                                    dict(output_type="quad"), dict(max_frames=0)])
+def test_bad_config_values_are_errors(kwargs):
+    with pytest.raises(FaceswapError):
+        ConverterConfig(**kwargs)
+
+
+def test_detection_every_k_frames_tracks_in_between(video_a_3s, model):
+    frames = [f for _, _, f in VideoReader(video_a_3s, max_frames=6)]
+    converter = VideoConverter(model, ConverterConfig(detect_every=3, **FAST))
+    calls = []
+    detect = converter.detect
+    converter.detect = lambda fs: calls.append(len(fs)) or detect(fs)
+    results, alphas = converter.swap_frames(frames)
+    assert calls == [2]  # frames 0 and 3
+    assert all(a is not None for a in alphas)  # optical flow carried the face through frames 1, 2, 4, 5
+
+
+def test_all_faces_swaps_every_face_and_default_only_the_largest(shared_data, model):
+    from scipy import ndimage
+
+    frames, _ = read_frames(shared_data / "videos" / "multi_face_cuts.mp4", start=8.5, max_frames=1)
+    counts = {}
+    for all_faces in (False, True):
+        converter = VideoConverter(model, ConverterConfig(all_faces=all_faces, **FAST))
+        _, alphas = converter.swap_frames(frames)
+        counts[all_faces] = ndimage.label(alphas[0] > 0)[1]
+    assert counts[False] == 1 and counts[True] >= 3, counts
+
+
+@pytest.mark.slow
+def test_convert_with_a_model_trained_by_the_trainer(video_a_3s, video_b_3s, tmp_path):
+    """A few real training iterations, then the CLI on its workdir."""
+    from faceswap_parts.alignment import align_face
+    from faceswap_parts.detection import FaceDetector
+    from faceswap_parts.images import write_image
+    from faceswap_parts.training import TrainConfig, Trainer
+
+    detector = FaceDetector(min_face_size=40, max_side=320)
+    for name, video in (("a", video_a_3s), ("b", video_b_3s)):
+        folder = tmp_path / name
+        folder.mkdir()
+        frames, _ = read_frames(video, max_frames=16)
+        for i, (frame, (_, _, points)) in enumerate(zip(frames, zip(*detector.detect(frames)))):
+            write_image(folder / f"{i:03d}.png", align_face(frame, points[0], size=256)[0])
+    workdir = tmp_path / "run"
+    config = TrainConfig(a_dir=str(tmp_path / "a"), b_dir=str(tmp_path / "b"), workdir=str(workdir),
+                         model=ModelConfig(resolution=64, capacity="lite"), batch_size=2, perceptual=False,
+                         progress=False, preview_interval=0, save_interval=0, backup_interval=0)
+    Trainer(config).train(3)
+    out = tmp_path / "swapped.mp4"
+    assert main(["convert", str(video_a_3s), "--model", str(workdir), "--out", str(out), "--max-frames", "20",
+                 "--quiet"]) == 0
+    info = probe(out)
+    assert info.size == (512, 512) and info.has_audio and len(read_frames(out)[0]) == 20

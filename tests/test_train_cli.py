@@ -1,0 +1,89 @@
+"""`faceswap-parts train` on real faces and its one-line errors for bad input."""
+from __future__ import annotations
+
+import pytest
+from _training_faces import real_facesets  # noqa: F401  (fixture)
+
+from faceswap_parts.cli import main
+from faceswap_parts.images import write_image
+from faceswap_parts.training.checkpoint import load_checkpoint
+
+FAST = ["--capacity", "lite", "--no-self-attention", "--batch-size", "2", "--device", "cpu", "--precision", "fp32",
+        "--no-perceptual", "--preview-interval", "0", "--workers", "1", "--no-progress"]
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    code = main(["train", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *words):
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained_workdir(tmp_path_factory, real_facesets):
+    """A workdir trained for 1 iteration through the CLI."""
+    workdir = tmp_path_factory.mktemp("cli") / "w"
+    code = main(["train", "--a", str(real_facesets[0]), "--b", str(real_facesets[1]), "--workdir", str(workdir),
+                 "--iterations", "1", *FAST])
+    assert code == 0
+    return workdir
+
+
+def test_train_then_resume_to_the_total(trained_workdir, capsys):
+    code, out, _ = run_cli(capsys, "--workdir", trained_workdir, "--iterations", 2, "--no-progress")
+    assert code == 0
+    assert "resuming" in out and "at iteration 1 of 2" in out
+    state = load_checkpoint(trained_workdir / "checkpoint.pt")
+    assert state["iteration"] == 2 and state["model_config"]["capacity"] == "lite"
+    assert state["train_config"]["batch_size"] == 2  # options of the first run kept
+    code, out, _ = run_cli(capsys, "--workdir", trained_workdir, "--iterations", 2, "--no-progress")
+    assert code == 0 and load_checkpoint(trained_workdir / "checkpoint.pt")["iteration"] == 2
+
+
+def test_other_architecture_in_workdir(trained_workdir, real_facesets, capsys):
+    code, _, err = run_cli(capsys, "--a", real_facesets[0], "--b", real_facesets[1], "--workdir", trained_workdir,
+                           "--iterations", 3, "--capacity", "standard")
+    assert_one_line_error(code, err, "another architecture", "capacity='standard'")
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, real_facesets, astronaut, capsys):
+    good = real_facesets[0]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "readme.txt").write_text("no faces here")
+    (junk / "clip.mp4").write_bytes(b"\x00" * 100)
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    write_image(tiny / "small.png", astronaut[:40, :30])
+    work = tmp_path / "w"
+    cases = [
+        (["--a", tmp_path / "missing", "--b", good], ["face folder A", "does not exist"]),
+        (["--a", good, "--b", empty], ["face folder B", "no usable face image", "no files"]),
+        (["--a", junk, "--b", good], ["no usable face image", "2 non-image files"]),
+        (["--a", tiny, "--b", good], ["no usable face image", "1 images under 64 px"]),
+        (["--a", good, "--b", good, "--resolution", 96], ["resolution must be one of 64, 128, 256"]),
+        (["--a", good, "--b", good, "--batch-size", 3], ["batch size must be an even number"]),
+        (["--b", good], ["--a required"]),
+        (["--a", good, "--b", good, "--iterations", 0], ["--iterations must be >= 1"]),
+    ]
+    for args, words in cases:
+        if "--iterations" not in args:
+            args = [*args, "--iterations", 1]
+        code, _, err = run_cli(capsys, *FAST, "--workdir", work, *args)
+        assert_one_line_error(code, err, *words)
+    assert not (work / "checkpoint.pt").exists()
+
+
+def test_help_says_iterations_is_a_total(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "TOTAL number of iterations" in capsys.readouterr().out
