@@ -117,6 +117,7 @@ class TrainConfig:
     cycle: bool = False
     w_cycle: float = 1.0
     perceptual: bool = True  # used in the phases that ask for it, when the extractor can be loaded
+    perceptual_weights: str = ""  # local VGGFace2 weights file; "" = cache / download
     schedule: list = field(default_factory=v22_schedule)
     # augmentation (faceswap-GAN's random_transform_args and DA probabilities)
     rotation_range: float = 10.0

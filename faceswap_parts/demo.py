@@ -107,7 +107,7 @@ class DemoSettings:
     fps: float = 25.0
     size: int = 256           # clip frame side
     iterations: int = 300
-    batch_size: int = 8
+    batch_size: int = 4  # small: on a CPU more iterations show more than bigger batches
     preview_interval: int = 50
     #: Training stops (and saves) after this many seconds even before
     #: ``iterations``, so the demo ends in minutes on a slow CPU; running the
@@ -135,7 +135,7 @@ class DemoResult:
     seconds: dict = field(default_factory=dict)
 
 
-HONEST_NOTE = ("This is a pipeline check, not a quality result: two animated photos and a few hundred "
+HONEST_NOTE = ("This is a pipeline check, not a quality result: two animated photos and {iterations} "
                "iterations of a lite 64 px model. Real swaps need minutes of video per person and "
                "tens of thousands of iterations on a GPU.")
 
@@ -199,7 +199,7 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     seconds["convert"] = time.perf_counter() - t0
     log(f"[4/4] swapped video: {video}\n      preview (input | output): {preview}")
     training_preview = workdir / "model" / "preview_latest.png"
-    log(HONEST_NOTE)
+    log(HONEST_NOTE.format(iterations=result.iteration))
     return DemoResult(workdir, video, preview, training_preview if training_preview.is_file() else None, seconds)
 
 

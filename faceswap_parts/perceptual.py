@@ -240,3 +240,7 @@ def load_default_extractor(device: str | torch.device = "cpu", weights_path: str
     else:
         fetch_verified(net, VGGFACE2_URLS, VGGFACE2_FILENAME, VGGFACE2_SHA256, WEIGHTS_FIX)
     return FaceFeatures(net, stages).to(device)
+
+
+#: the name the trainer imports
+load_perceptual = load_default_extractor

@@ -131,3 +131,33 @@ def test_architecture_comes_from_the_checkpoint(real_facesets, tmp_path):
     assert resumed.config.model == SMALL and resumed.iteration == 1
     with pytest.raises(FaceswapError, match="another architecture: capacity='standard'"):
         Trainer(make_config(real_facesets, tmp_path / "w"), requested_model={"capacity": "standard"})
+
+
+def test_perceptual_term_and_its_soft_failure(real_facesets, tmp_path, monkeypatch):
+    from torch.nn import functional as F
+
+    from faceswap_parts import perceptual
+    from faceswap_parts.config import Phase
+    from faceswap_parts.models import FaceswapModel
+    from faceswap_parts.training.objective import generator_losses
+
+    def unavailable(**kwargs):
+        raise FaceswapError("could not download the VGGFace2 weights")
+
+    monkeypatch.setattr(perceptual, "load_perceptual", unavailable)
+    config = make_config(real_facesets, tmp_path / "w", perceptual=True, schedule=[Phase(0.0, perceptual=True)])
+    trainer = Trainer(config)
+    with pytest.warns(UserWarning, match="without perceptual loss: could not download"):
+        result = trainer.train(1)
+    assert "pl_A" not in result.losses and math.isfinite(result.losses["G_A"])
+
+    def features(x):  # a stand-in extractor: four feature maps of the image
+        return [F.avg_pool2d(x, k) for k in (1, 2, 4, 8)]
+
+    model = FaceswapModel(SMALL)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    terms = generator_losses(model, "A", x, x.flip(-1), torch.zeros(2, 1, 64, 64), config, config.schedule[0],
+                             features)
+    assert terms.parts["pl"] > 0
+    terms.parts["pl"].backward()
+    assert model.decoders["A"].heads[-1].conv.weight.grad.abs().sum() > 0

@@ -227,7 +227,7 @@ CAPACITY = "<<CAPACITY>>"  #@param ["lite", "standard"]
 ITERATIONS = <<ITERATIONS>>  #@param {type:"integer"}
 PREVIEW_INTERVAL = <<PREVIEW>>  #@param {type:"integer"}
 SAVE_INTERVAL = <<SAVE>>  #@param {type:"integer"}
-BATCH_SIZE = 8  #@param {type:"integer"}
+BATCH_SIZE = <<BATCH>>  #@param {type:"integer"}
 #@markdown Stop (and save) after this many minutes, 0 = no limit.
 MAX_MINUTES = <<MINUTES>>  #@param {type:"number"}
 PERCEPTUAL_LOSS = <<PERCEPTUAL>>  #@param {type:"boolean"}
@@ -283,7 +283,7 @@ ROI_COVERAGE = 0.9  #@param {type:"slider", min:0.2, max:1.0, step:0.05}
 FEATHER = 0.15  #@param {type:"slider", min:0.0, max:0.5, step:0.01}
 MIN_FACE = 40  #@param {type:"integer"}
 ALL_FACES = False  #@param {type:"boolean"}
-BATCH_SIZE = 16  #@param {type:"integer"}
+CONVERT_BATCH = 16  #@param {type:"integer"}
 PRECISION = "auto"  #@param <<PRECISIONS>>
 DEVICE = "auto"  #@param ["auto", "cuda", "cpu"]
 #@markdown Segment in seconds (`END` = 0: to the end of the video).
@@ -296,7 +296,7 @@ converter_config = ConverterConfig(
     direction=DIRECTION, output_type=OUTPUT_TYPE, color_correction=COLOR_CORRECTION, smoothing=SMOOTHING,
     kalman_noise=KALMAN_NOISE, moving_average=MOVING_AVERAGE, parts=PARTS, landmarks=LANDMARKS,
     detect_every=DETECT_EVERY, auto_downscale=AUTO_DOWNSCALE, roi_coverage=ROI_COVERAGE, feather=FEATHER,
-    min_face=MIN_FACE, all_faces=ALL_FACES, batch_size=BATCH_SIZE, precision=PRECISION, device=DEVICE,
+    min_face=MIN_FACE, all_faces=ALL_FACES, batch_size=CONVERT_BATCH, precision=PRECISION, device=DEVICE,
     start=START or None, end=END or None, max_frames=12 if FAST else None, audio=AUDIO)
 print(converter_config)
 """
@@ -338,9 +338,9 @@ def options(values) -> str:
 
 
 def train_cells(iterations: int, resolution: int, capacity: str, preview: int, save: int, perceptual: bool,
-                minutes: float = 0):
+                minutes: float = 0, batch: int = 8):
     return [code(fill(TRAIN_SETTINGS, ITERATIONS=iterations, RESOLUTION=resolution, CAPACITY=capacity,
-                      PREVIEW=preview, SAVE=save, PERCEPTUAL=perceptual, MINUTES=minutes)),
+                      PREVIEW=preview, SAVE=save, PERCEPTUAL=perceptual, MINUTES=minutes, BATCH=batch)),
             code(TRAIN), code(TRAIN_RESULTS)]
 
 
@@ -412,7 +412,7 @@ def demo_notebook(path, repo):
                "per person, a GPU and tens of thousands of iterations: use the `colab/` notebooks.", path, repo),
         install_cell(repo), setup_cell("faceswap-demo"), inputs_cell(both=True), code(fill(EXTRACT, SKIP=True)),
         code(fill(MASKS, PARTS="eyes,mouth")), code(SHOW_MASKS),
-        *train_cells(300, 64, "lite", preview=50, save=50, perceptual=False, minutes=6),
+        *train_cells(300, 64, "lite", preview=50, save=50, perceptual=False, minutes=6, batch=4),
         *conversion_cells("video_a", "trainer.model.eval()"),
     ]
 

@@ -8,8 +8,9 @@ HELP = "train a faceswap-GAN v2.2 model on face sets A and B (resumes the workdi
 #: Options that define the architecture (taken from the checkpoint when resuming).
 MODEL_OPTIONS = ("resolution", "capacity", "norm", "self_attention", "coverage")
 #: Options stored in TrainConfig; left out on a resume they keep the checkpoint's values.
-TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "gan_loss", "cycle", "preview_interval",
-                 "save_interval", "backup_interval", "keep_backups", "device", "precision", "seed", "workers")
+TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "perceptual_weights", "gan_loss", "cycle",
+                 "preview_interval", "save_interval", "backup_interval", "keep_backups", "device", "precision",
+                 "seed", "workers")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--perceptual", action=argparse.BooleanOptionalAction, default=None,
                        help="perceptual loss in the phases that use it (default on; skipped with a warning "
                             "when the VGGFace2 weights cannot be loaded)")
+    train.add_argument("--perceptual-weights", metavar="FILE",
+                       help="local copy of facenet-pytorch's 20180402-114759-vggface2.pt for the perceptual loss")
     train.add_argument("--gan-loss", help="mixup_lsgan (default) or relativistic_lsgan")
     train.add_argument("--cycle", action=argparse.BooleanOptionalAction, default=None,
                        help="add the cycle-consistency loss (default off)")
@@ -47,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--keep-backups", type=int, help="numbered backups kept (default 3)")
     train.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     train.add_argument("--precision",
-                       help="auto, fp32, bf16 or fp16; auto (default): bf16 where the CPU/GPU supports it, fp16 on older GPUs, else fp32")
+                       help="auto, fp32, bf16 or fp16; auto (default): bf16 where the CPU/GPU supports it, "
+                            "fp16 on older GPUs, else fp32")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
     train.add_argument("--workers", type=int, help="threads preparing batches (default 2)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -72,7 +76,7 @@ def run(args) -> int:
     options = _given(args, TRAIN_OPTIONS)
     path = checkpoint_path(Path(args.workdir).expanduser())
     if path.exists():
-        saved = load_checkpoint(path)["train_config"]
+        saved = load_checkpoint(path, mmap=True)["train_config"]
         base = {k: v for k, v in saved.items() if k != "workdir"}
     else:
         missing = [f"--{k[0]}" for k in ("a_dir", "b_dir") if k not in options]

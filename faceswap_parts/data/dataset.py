@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterator
 
 import cv2
@@ -59,11 +59,21 @@ class BatchSource:
         self.config = config
         self.identity = identity
         self.color_pool = color_pool or [faceset]
-        self.batch_size = config.batch_size // 2 if config.cycle else config.batch_size
+        self.batch_size = config.batch_size
+        self._orders: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
 
-    @lru_cache(maxsize=4)
     def _order(self, epoch: int) -> np.ndarray:
-        return np.random.default_rng([self.config.seed, self.identity, 7, epoch]).permutation(len(self.faceset))
+        with self._lock:
+            return self._order_locked(epoch)
+
+    def _order_locked(self, epoch: int) -> np.ndarray:
+        if epoch not in self._orders:
+            if len(self._orders) > 4:  # batches in flight span at most two epochs
+                self._orders.pop(min(self._orders))
+            rng = np.random.default_rng([self.config.seed, self.identity, 7, epoch])
+            self._orders[epoch] = rng.permutation(len(self.faceset))
+        return self._orders[epoch]
 
     def indices(self, k: int) -> np.ndarray:
         """Face indices of batch ``k``: consecutive slices of per-epoch shuffles."""

@@ -59,13 +59,15 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
     _fsync_dir(path.parent)
 
 
-def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Load a checkpoint file saved by :func:`atomic_save` (``weights_only=True``)."""
+def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = False) -> dict:
+    """Load a checkpoint file saved by :func:`atomic_save` (``weights_only=True``;
+    ``mmap=True`` to peek at the configs without reading the weights)."""
     path = Path(path)
     if not path.is_file():
-        raise FaceswapError(f"no checkpoint at {path}; train a model first (faceswap-parts train --workdir {path.parent})")
+        raise FaceswapError(f"no checkpoint at {path}; train a model first "
+                            f"(faceswap-parts train --workdir {path.parent} ...)")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
         raise FaceswapError(f"cannot read checkpoint {path}: {type(err).__name__}; "
                             f"restore one from {path.parent / BACKUP_DIR} or start a new workdir") from None

@@ -9,7 +9,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from faceswap_parts.config import ModelConfig, Phase, TrainConfig
 from faceswap_parts.data import BatchSource, center_crop, load_faceset
@@ -113,8 +112,10 @@ class Trainer:
         self.faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
         pool = list(self.faces.values())
         self.sources = {k: BatchSource(fs, config, i, pool) for i, (k, fs) in enumerate(self.faces.items())}
-        self.preview_faces = {k: torch.from_numpy(to_model_range(center_crop(
-            fs.images[:PREVIEW_FACES], model_config.resolution, model_config.coverage))) for k, fs in self.faces.items()}
+        self.preview_faces = {
+            k: torch.from_numpy(to_model_range(center_crop(fs.images[:PREVIEW_FACES], model_config.resolution,
+                                                           model_config.coverage)))
+            for k, fs in self.faces.items()}
 
         torch.manual_seed(config.seed)  # same initial weights for the same seed
         self.model = FaceswapModel(model_config).to(self.device)
@@ -196,7 +197,8 @@ class Trainer:
             from faceswap_parts.perceptual import load_perceptual
 
             try:
-                self.perceptual = load_perceptual(device=self.device)
+                self.perceptual = load_perceptual(device=self.device,
+                                                  weights_path=self.config.perceptual_weights or None)
             except FaceswapError as err:
                 self._perceptual_failed = True
                 warnings.warn(f"training without perceptual loss: {err}", stacklevel=2)
