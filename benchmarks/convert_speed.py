@@ -60,30 +60,28 @@ def main(argv=None) -> int:
     config = ConverterConfig(max_frames=args.max_frames, progress_bar=False, precision=args.precision, **overrides)
 
     # warm-up (weights load, oneDNN kernel selection) outside the timings
-    warm = VideoConverter(model, config)
-    warm.convert_frames([frame for _, _, frame in VideoReader(args.video, max_frames=2)])
-    detector = warm.detector_for(VideoReader(args.video).size)
+    VideoConverter(model, config).convert_frames([f for _, _, f in VideoReader(args.video, max_frames=2)])
 
-    converter = VideoConverter(model, config, detector=detector)
+    converter = VideoConverter(model, config)
     with tempfile.TemporaryDirectory() as tmp:
         result = converter.convert(args.video, Path(tmp) / "out.mp4")
     total_s = result.seconds
 
-    # the same work, component by component
-    alone = VideoConverter(model, config, detector=detector)
-    detections: dict[int, tuple] = {}
-    crops_needed = result.frames_with_faces
-    crops: list[np.ndarray] = []
-    reader = VideoReader(args.video, max_frames=args.max_frames)
-    for batch in reader.batches(config.batch_size):
-        picked = [(i, f) for i, _, f in batch if i % config.detect_every == 0]
-        for (i, frame), det in zip(picked, alone.detect([f for _, f in picked])):
-            detections[i] = det
-            for _ in range(config.detect_every):  # one crop per frame the detection stands for
-                if len(det[0]) and len(crops) < crops_needed:
-                    crops.append(align_face(frame, det[1][0], size=64, coverage=model.config.coverage)[0])
-    for start in range(0, len(crops), config.batch_size):
-        alone.generate(np.stack(crops[start:start + config.batch_size]))
+    # the same work, component by component: detection (same frames, same
+    # settings, tracked the same way) and the generator on the same crops
+    alone = VideoConverter(model, config)
+    detections: dict[int, tuple] = {}  # the detection each frame's face came from, for the jitter runs
+    for batch in VideoReader(args.video, max_frames=args.max_frames).batches(config.batch_size):
+        frames = [f for _, _, f in batch]
+        crops = []
+        for (index, _, frame), faces in zip(batch, alone.track_frames(frames)):
+            if index % config.detect_every == 0:
+                detections[index] = (np.array([f.raw_box for f in faces]).reshape(-1, 4),
+                                     np.array([f.raw_points5 for f in faces]).reshape(-1, 5, 2))
+            crops += [align_face(frame, face.points5, size=model.config.resolution,
+                                 coverage=model.config.coverage)[0] for face in faces]
+        if crops:
+            alone.generate(np.stack(crops))
     detector_s, generator_s = alone.timings["detector"], alone.timings["generator"]
 
     # jitter of the pasted box with each smoothing, same detections, optical flow between

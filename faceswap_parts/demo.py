@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceswap_parts.errors import FaceswapError
 from faceswap_parts.images import read_image, write_image
 from faceswap_parts.video import write_video
 
@@ -155,6 +156,8 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
 
     settings = DemoSettings.for_mode(fast)
     workdir = Path(workdir)
+    if workdir.exists() and not workdir.is_dir():
+        raise FaceswapError(f"--workdir {workdir} is a file; give a folder (it is created if missing)")
     workdir.mkdir(parents=True, exist_ok=True)
     seconds = {}
 

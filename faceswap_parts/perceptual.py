@@ -41,6 +41,9 @@ WEIGHTS_FIX = (f"Connect to the internet once, or download {VGGFACE2_URLS[0]} an
                f"perceptual loss also works.")
 #: environment variable naming a local copy of the VGGFace2 weights
 WEIGHTS_ENV = "FACESWAP_PARTS_FACENET_WEIGHTS"
+#: default feature maps, deepest first like v2.2's perceptual weights
+#: ``w_pl = (0.01, 0.1, 0.3, 0.1)`` (3x3, 8x8, 17x17, 77x77 for a 160 px input)
+DEFAULT_STAGES = ("block8", "repeat_2", "repeat_1", "conv2d_2b")
 
 
 class BasicConv2d(nn.Sequential):
@@ -166,8 +169,7 @@ class FaceFeatures(nn.Module):
     its own weights (gradients still flow to the input images).
     """
 
-    def __init__(self, net: InceptionResnetV1, stages: Sequence[str] = ("conv2d_2b", "repeat_1", "repeat_2", "block8"),
-                 input_size: int = 160):
+    def __init__(self, net: InceptionResnetV1, stages: Sequence[str] = DEFAULT_STAGES, input_size: int = 160):
         super().__init__()
         unknown = set(stages) - set(InceptionResnetV1.STAGES)
         if unknown:
@@ -223,7 +225,7 @@ def fetch_verified(module: nn.Module, urls, filename: str, sha256: str | None, f
 
 
 def load_default_extractor(device: str | torch.device = "cpu", weights_path: str | os.PathLike | None = None,
-                           stages: Sequence[str] = ("conv2d_2b", "repeat_1", "repeat_2", "block8")) -> FaceFeatures:
+                           stages: Sequence[str] = DEFAULT_STAGES) -> FaceFeatures:
     """The VGGFace2 InceptionResnetV1 feature extractor, frozen, on ``device``.
 
     Weights come from ``weights_path``, else ``$FACESWAP_PARTS_FACENET_WEIGHTS``,

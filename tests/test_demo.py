@@ -68,3 +68,13 @@ def test_demo_command_fast_end_to_end(tmp_path, capsys):
     assert torch.load(workdir / "model" / "checkpoint.pt", weights_only=True)["iteration"] == 2
     assert torch.load(workdir / "model" / "checkpoint.pt", weights_only=True)["iteration"] == 2
     assert str(video) in out and str(preview) in out
+
+
+def test_demo_refuses_a_file_as_workdir(tmp_path, capsys):
+    from faceswap_parts.cli import main
+
+    target = tmp_path / "notes.txt"
+    target.write_text("my notes")
+    assert main(["demo", "--workdir", str(target), "--fast"]) == 1
+    assert "is a file" in capsys.readouterr().err
+    assert target.read_text() == "my notes"

@@ -137,7 +137,7 @@ def test_default_extractor_download_and_local_file(fake_vggface2, torch_home, mo
     assert (torch_home / "faceswap_parts" / perceptual.VGGFACE2_FILENAME).is_file()
     assert torch.equal(extractor.net.block8.conv2d.weight, net.block8.conv2d.weight)
     feats = extractor(torch.zeros(1, 3, 64, 64))
-    assert [f.shape[-1] for f in feats] == [77, 17, 8, 3]
+    assert [f.shape[-1] for f in feats] == [3, 8, 17, 77]  # deepest first, like v2.2's w_pl
     monkeypatch.setenv(perceptual.WEIGHTS_ENV, str(path))
     local = load_default_extractor()
     assert torch.equal(local.net.conv2d_1a.conv.weight, net.conv2d_1a.conv.weight)

@@ -29,7 +29,7 @@ from faceswap_parts.conversion.blending import edge_mask, paste_back
 from faceswap_parts.conversion.color import COLOR_MODES, color_correct
 from faceswap_parts.conversion.layouts import check_output_type, compose, output_size
 from faceswap_parts.conversion.smoothing import DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, SMOOTHING_METHODS
-from faceswap_parts.conversion.tracking import FaceTracker
+from faceswap_parts.conversion.tracking import FaceTracker, TrackedFace
 from faceswap_parts.errors import FaceswapError
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -56,7 +56,8 @@ class ConverterConfig:
         landmarks: landmark backend for ``parts``: ``"auto"``, ``"fan"``, ``"dlib"``, ``"mtcnn"``.
         detect_every: run the detector on every K-th frame, track with optical flow between.
         auto_downscale: detect on frames shrunk to :data:`DETECT_MAX_SIDE` pixels
-            (boxes are mapped back; the swap itself uses full-resolution frames).
+            (see :meth:`VideoConverter.detector_for`); boxes are mapped back and
+            the swap itself uses full-resolution frames.
         roi_coverage: side of the pasted square as a fraction of the model's
             crop (smaller pastes less of the crop's border).
         feather: width of the pasted region's soft edge, fraction of the crop.
@@ -273,11 +274,10 @@ class VideoConverter:
         if self._detector is not None:
             return self._detector
         side = max(frame_size)
-        # shrink no further than keeps a min_face face at MTCNN's 12 px window
         target = max(DETECT_MAX_SIDE, int(np.ceil(side * 12.0 / self.config.min_face)))
         max_side = target if self.config.auto_downscale and target < side else None
         min_face = self.config.min_face * (max_side / side if max_side else 1.0)
-        key = (max_side, round(min_face, 3))
+        key = (max_side, round(min_face, 1))
         if key not in self._detectors:
             from faceswap_parts.detection import FaceDetector
 
@@ -349,6 +349,21 @@ class VideoConverter:
             weights.append(weight)
         return weights
 
+    def track_frames(self, frames: list[np.ndarray], tracker: FaceTracker | None = None,
+                     detect_all: bool = False) -> list[list[TrackedFace]]:
+        """Detect (every ``detect_every`` frames, or all with ``detect_all``)
+        and track the faces of consecutive frames; the smoothed faces of each frame."""
+        tracker = tracker or self.tracker
+        every = 1 if detect_all else self.config.detect_every
+        det_idx = [i for i in range(len(frames)) if (self._frame_index + i) % every == 0]
+        detections = dict(zip(det_idx, self.detect([frames[i] for i in det_idx])))
+        per_frame = [tracker.update(frame, detections.get(i), need_flow=every > 1)
+                     for i, frame in enumerate(frames)]
+        if tracker is self.tracker:
+            self._frame_index += len(frames)
+            self.history.extend(np.array([f.box for f in faces]).reshape(-1, 4) for faces in per_frame)
+        return per_frame
+
     def swap_frames(self, frames: list[np.ndarray], tracker: FaceTracker | None = None,
                     detect_all: bool = False) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
         """Swap the faces in consecutive frames (tracking continues across calls).
@@ -358,16 +373,7 @@ class VideoConverter:
         actually used (``None`` without a face).
         """
         c = self.config
-        tracker = tracker or self.tracker
-        every = 1 if detect_all else c.detect_every
-        det_idx = [i for i in range(len(frames)) if (self._frame_index + i) % every == 0]
-        detections = dict(zip(det_idx, self.detect([frames[i] for i in det_idx])))
-        per_frame = [tracker.update(frame, detections.get(i), need_flow=every > 1)
-                     for i, frame in enumerate(frames)]
-        if tracker is self.tracker:
-            self._frame_index += len(frames)
-            self.history.extend(np.array([f.box for f in faces]).reshape(-1, 4) for faces in per_frame)
-
+        per_frame = self.track_frames(frames, tracker, detect_all)
         crops, matrices, owners = [], [], []
         for i, faces in enumerate(per_frame):
             for face in faces:
@@ -442,7 +448,7 @@ class VideoConverter:
         done = with_faces = 0
         try:
             with VideoWriter(tmp_video, reader.fps, output_size(c.output_type, reader.size),
-                             protect=(input_path,)) as writer, \
+                             protect=(input_path,), preset="veryfast") as writer, \
                     tqdm(total=total, unit="frame", desc="convert", disable=not c.progress_bar) as bar:
                 background = _BackgroundWriter(writer)
                 try:

@@ -64,16 +64,13 @@ class BatchSource:
         self._lock = threading.Lock()
 
     def _order(self, epoch: int) -> np.ndarray:
-        with self._lock:
-            return self._order_locked(epoch)
-
-    def _order_locked(self, epoch: int) -> np.ndarray:
-        if epoch not in self._orders:
-            if len(self._orders) > 4:  # batches in flight span at most two epochs
-                self._orders.pop(min(self._orders))
-            rng = np.random.default_rng([self.config.seed, self.identity, 7, epoch])
-            self._orders[epoch] = rng.permutation(len(self.faceset))
-        return self._orders[epoch]
+        with self._lock:  # worker threads share the cache
+            if epoch not in self._orders:
+                if len(self._orders) > 4:  # batches in flight span at most two epochs
+                    self._orders.pop(min(self._orders))
+                rng = np.random.default_rng([self.config.seed, self.identity, 7, epoch])
+                self._orders[epoch] = rng.permutation(len(self.faceset))
+            return self._orders[epoch]
 
     def indices(self, k: int) -> np.ndarray:
         """Face indices of batch ``k``: consecutive slices of per-epoch shuffles."""
