@@ -122,9 +122,11 @@ class Trainer:
         self.memory_format = torch.channels_last if self.amp_dtype is not None else torch.contiguous_format
         torch.manual_seed(config.seed)  # same initial weights for the same seed
         self.model = FaceswapModel(model_config).to(self.device, memory_format=self.memory_format)
-        betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(self._generator_params(), lr=config.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self._discriminator_params(), lr=config.lr_d, betas=betas)
+        # The fused kernel does Adam's update in one pass over the ~36M parameters
+        # (the unfused step was 16 % of a CPU bf16 iteration).
+        adam = dict(betas=(config.beta1, config.beta2), fused=self.device.type in ("cpu", "cuda"))
+        self.opt_g = torch.optim.Adam(self._generator_params(), lr=config.lr_g, **adam)
+        self.opt_d = torch.optim.Adam(self._discriminator_params(), lr=config.lr_d, **adam)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.iteration = 0
         self.swaps_done = 0
