@@ -9,8 +9,6 @@ overlap with detection.
 from __future__ import annotations
 
 import os
-import queue
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -23,6 +21,7 @@ from faceswap_parts import faceset
 from faceswap_parts.alignment import FACE_COVERAGE, align_face, transform_points
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.images import write_image
+from faceswap_parts.video import prefetch
 from faceswap_parts.masks import parts_mask, to_uint8
 
 #: Faces whose box has less than this fraction inside the frame are "cut off".
@@ -136,44 +135,19 @@ class _Writer:
 def _frame_batches(reader, every: int, batch_size: int, counter: dict):
     """Batches of ``(index, time, frame)`` for every ``every``-th frame,
     decoded in a background thread one batch ahead."""
-    q: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def produce():
+    def batches():
         batch = []
-        try:
-            for index, t, frame in reader:
-                if stop.is_set():
-                    return
-                counter["read"] += 1
-                if index % every == 0:
-                    batch.append((index, t, frame))
-                if len(batch) == batch_size:
-                    q.put(batch)
-                    batch = []
-            if batch:
-                q.put(batch)
-            q.put(None)
-        except BaseException as err:  # handed to the consumer, which raises it
-            q.put(err)
+        for index, t, frame in reader:
+            counter["read"] += 1
+            if index % every == 0:
+                batch.append((index, t, frame))
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
-    thread = threading.Thread(target=produce, name="frame-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
+    return prefetch(batches())
 
 
 def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: int = 1, landmarks: str = "auto",

@@ -8,10 +8,12 @@ package.
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -235,3 +237,47 @@ def mux_audio(video_path: str | os.PathLike, audio_source: str | os.PathLike, ou
     if result.returncode != 0:
         raise FaceswapError(f"ffmpeg could not add the audio track: {result.stderr.strip().splitlines()[-1:]}")
     return True
+
+
+def prefetch(iterable: Iterable, depth: int = 2) -> Iterator:
+    """Iterate ``iterable`` in a background thread, up to ``depth`` items ahead.
+
+    Decoding (ffmpeg pipe reads, numpy copies) releases the GIL, so this
+    overlaps it with the consumer's torch work. An exception in the producer
+    is re-raised in the consumer; leaving the loop early stops the producer.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for item in iterable:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer
+            put(err)
+
+    thread = threading.Thread(target=work, daemon=True, name="faceswap-prefetch")
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

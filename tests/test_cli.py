@@ -31,3 +31,16 @@ def test_resolve_device():
             resolve_device("cuda")
     with pytest.raises(FaceswapError, match="unknown device"):
         resolve_device("tpu9")
+
+
+def test_ci_runs_the_readme_setup_and_test_commands():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    first_block = re.search(r"```bash\n(.*?)```", (root / "README.md").read_text(), re.S).group(1).splitlines()
+    setup, test_command, demo = first_block[:3]
+    ci_lines = (root / ".ci" / "run").read_text().splitlines()
+    assert setup in ci_lines and test_command in ci_lines
+    assert ci_lines.index(setup) < ci_lines.index(test_command)
+    assert demo.startswith("faceswap-parts demo")

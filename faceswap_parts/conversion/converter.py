@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -136,42 +136,6 @@ class ConversionResult:
     audio: bool
     seconds: float
     timings: dict = field(default_factory=dict)  # seconds in "detector", "generator"
-
-
-def _prefetch(iterable: Iterable, depth: int = 2) -> Iterator:
-    """Iterate ``iterable`` in a background thread, ``depth`` items ahead."""
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def work():
-        try:
-            for item in iterable:
-                while not stop.is_set():
-                    try:
-                        items.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            items.put(done)
-        except BaseException as err:  # noqa: BLE001 - handed to the consumer
-            items.put(err)
-
-    thread = threading.Thread(target=work, daemon=True, name="faceswap-decode")
-    thread.start()
-    try:
-        while True:
-            item = items.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 class _BackgroundWriter:
@@ -433,7 +397,7 @@ class VideoConverter:
         """
         from tqdm.auto import tqdm
 
-        from faceswap_parts.video import VideoReader, VideoWriter, mux_audio
+        from faceswap_parts.video import VideoReader, VideoWriter, mux_audio, prefetch
 
         c = self.config
         input_path, output_path = os.fspath(input_path), os.fspath(output_path)
@@ -452,7 +416,7 @@ class VideoConverter:
                     tqdm(total=total, unit="frame", desc="convert", disable=not c.progress_bar) as bar:
                 background = _BackgroundWriter(writer)
                 try:
-                    for batch in _prefetch(reader.batches(c.batch_size)):
+                    for batch in prefetch(reader.batches(c.batch_size)):
                         frames = [frame for _, _, frame in batch]
                         for frame in self.convert_frames(frames):
                             background.write(frame)
