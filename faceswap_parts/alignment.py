@@ -30,7 +30,8 @@ def template_points(size: int, coverage: float = 1.0) -> np.ndarray:
     return ((TEMPLATE - 0.5) / coverage + 0.5) * size
 
 
-def _estimate(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def similarity_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 least-squares similarity transform mapping ``src`` points onto ``dst`` (scikit-image)."""
     if hasattr(SimilarityTransform, "from_estimate"):  # scikit-image >= 0.26
         tform = SimilarityTransform.from_estimate(src, dst)
         if not tform:
@@ -45,7 +46,7 @@ def _estimate(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def alignment_matrix(points5: np.ndarray, size: int, coverage: float = 1.0) -> np.ndarray:
     """2x3 matrix mapping frame pixels to aligned-crop pixels (least-squares similarity)."""
     points5 = np.asarray(points5, dtype=np.float64).reshape(5, 2)
-    return _estimate(points5, template_points(size, coverage))
+    return similarity_matrix(points5, template_points(size, coverage))
 
 
 def invert(matrix: np.ndarray) -> np.ndarray:

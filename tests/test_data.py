@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _training_faces import real_facesets  # noqa: F401  (fixture)
 
 from faceswap_parts.config import ModelConfig, TrainConfig
 from faceswap_parts.data import BatchSource, center_crop, load_faceset

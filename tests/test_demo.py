@@ -45,8 +45,6 @@ def test_unknown_portrait():
 def test_demo_command_fast_end_to_end(tmp_path, capsys):
     import torch
 
-    import torch
-
     from faceswap_parts.cli import main
     from faceswap_parts.training import load_model
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from _training_faces import real_facesets  # noqa: F401  (fixture)
 
 from faceswap_parts.cli import main
 from faceswap_parts.images import write_image

@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from _training_faces import real_facesets  # noqa: F401  (fixture)
 
 from faceswap_parts.config import ModelConfig, TrainConfig
 from faceswap_parts.errors import FaceswapError
@@ -25,7 +24,19 @@ def make_config(facesets, workdir, **overrides) -> TrainConfig:
     return TrainConfig(**settings)
 
 
-def test_resume_equals_straight_run(real_facesets, tmp_path):
+@pytest.fixture()
+def one_thread():
+    """Multi-threaded oneDNN reductions are not bitwise repeatable run to run
+    (seen once in ~15 runs here), and Adam magnifies a last-bit difference in a
+    near-zero gradient to a whole step; one thread makes the arithmetic
+    repeatable so the comparison below tests the resume state alone."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_resume_equals_straight_run(real_facesets, tmp_path, one_thread):
     """5 iterations straight == 3, stop, resume to 5: through LR phases and the
     decoder swap at 80 %, weights and losses are the same."""
     straight = Trainer(make_config(real_facesets, tmp_path / "straight"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from faceswap_parts.alignment import _estimate as similarity_matrix
+from faceswap_parts.alignment import similarity_matrix
 
 
 def random_transform(image: np.ndarray, rng: np.random.Generator, rotation_range: float = 10.0,
