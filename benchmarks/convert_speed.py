@@ -17,29 +17,22 @@ Last stdout line: ``{"fps", "detector_s", "generator_s", "total_s",
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "person_a_train.mp4"
+from video_args import ready, video_parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", default=str(DEFAULT_VIDEO))
-    parser.add_argument("--max-frames", type=int, default=None, help="convert at most N frames (default: all)")
+    parser = video_parser(__doc__.splitlines()[0], "convert")
     parser.add_argument("--detect-every", type=int, default=None, help="override the default")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args(argv)
-    if not Path(args.video).is_file():
-        print(f"video not found: {args.video} (the benchmark needs ../shared/data)", file=sys.stderr)
+    if not ready(args):
         return 2
 
     import torch
@@ -52,8 +45,6 @@ def main(argv=None) -> int:
     from faceswap_parts.models import FaceswapModel
     from faceswap_parts.video import VideoReader
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = FaceswapModel(ModelConfig(resolution=64, capacity="lite")).eval()
     overrides = {"detect_every": args.detect_every} if args.detect_every else {}

@@ -23,15 +23,13 @@ Last stdout line: ``{"fps", "naive_fps", "speedup", "agreement", "frames",
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "person_a_train.mp4"
+from video_args import ready, video_parser
 
 
 class Recorder:
@@ -81,23 +79,17 @@ def run_pipeline(video: str, max_frames: int | None, detector=None) -> tuple[obj
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", default=str(DEFAULT_VIDEO))
-    parser.add_argument("--max-frames", type=int, default=None, help="extract at most N frames (default: all)")
+    parser = video_parser(__doc__.splitlines()[0], "extract")
     parser.add_argument("--naive-frames", type=int, default=None,
                         help="frames for the naive loop (default: as many as --max-frames)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args(argv)
-    if not Path(args.video).is_file():
-        print(f"video not found: {args.video} (the benchmark needs ../shared/data)", file=sys.stderr)
+    if not ready(args):
         return 2
 
     import torch
 
     import faceswap_parts.detection as detection
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
 
     # extract_video builds its own detector from this name: record it without changing its settings
     class RecordedDetector(detection.FaceDetector):
