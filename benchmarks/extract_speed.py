@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from video_args import ready, video_parser
 
 
@@ -55,10 +56,9 @@ class Recorder:
 
 
 def iou(a, b) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    from faceswap_parts.detection.boxes import overlap_matrix
+
+    return float(overlap_matrix(np.array([a, b], dtype=np.float64))[0, 1])
 
 
 def agreement(first: list, second: list) -> float:

@@ -288,10 +288,11 @@ def get_video(source: str, dest_dir: str | os.PathLike, name: str, default: str 
 
 def has_faces(folder: str | os.PathLike) -> bool:
     """True when ``folder`` is a face set (``aligned_faces/``) or a folder of images."""
+    from faceswap_parts.faceset import ALIGNED_DIR
     from faceswap_parts.images import list_images
 
     folder = Path(folder)
-    for candidate in (folder / "aligned_faces", folder):
+    for candidate in (folder / ALIGNED_DIR, folder):
         if candidate.is_dir() and list_images(candidate):
             return True
     return False
@@ -490,10 +491,11 @@ def face_grid(folder: str | os.PathLike, n: int = 8, mask_part: str | None = "ey
     import cv2
     import numpy as np
 
+    from faceswap_parts.faceset import ALIGNED_DIR, mask_dir
     from faceswap_parts.images import list_images, read_image, read_mask
 
     folder = Path(folder)
-    faces_dir = folder / "aligned_faces"
+    faces_dir = folder / ALIGNED_DIR
     files = list_images(faces_dir) if faces_dir.is_dir() else []
     if not files:
         raise FaceswapError(f"no aligned faces in {faces_dir}; run the extraction cell first")
@@ -502,7 +504,7 @@ def face_grid(folder: str | os.PathLike, n: int = 8, mask_part: str | None = "ey
     for path in picks:
         face = cv2.resize(read_image(path), (size, size), interpolation=cv2.INTER_AREA)
         column = [face]
-        mask_path = folder / f"binary_masks_{mask_part}" / path.name if mask_part else None
+        mask_path = folder / mask_dir(mask_part) / path.name if mask_part else None
         if mask_path is not None and mask_path.is_file():
             mask = cv2.resize(read_mask(mask_path), (size, size)) > 127
             overlay = face.copy()

@@ -43,7 +43,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="frames per batch (default: 16)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
-                        help="generator arithmetic; auto = bf16 on CPU, fp32 on GPU (default: auto)")
+                        help="generator arithmetic; auto = bf16 on CPUs with native bf16, else fp32 (default: auto)")
     parser.add_argument("--resolution", type=int, default=None, choices=(64, 128, 256),
                         help="fail unless the checkpoint has this resolution")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -65,7 +65,7 @@ class ConverterConfig:
         all_faces: swap every face rather than the largest one.
         batch_size: frames decoded, detected and generated together.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
-        precision: generator arithmetic: ``"auto"`` (bf16 autocast on CPU,
+        precision: generator arithmetic: ``"auto"`` (bf16 autocast on CPUs with native bf16,
             fp32 elsewhere), ``"fp32"`` or ``"bf16"``.
         start, end: segment of the video to convert, in seconds.
         max_frames: stop after this many frames.
@@ -215,7 +215,11 @@ class VideoConverter:
         self.device = next(model.parameters()).device
         self.resolution = model.config.resolution
         self.coverage = model.config.coverage
-        bf16 = config.precision == "bf16" or (config.precision == "auto" and self.device.type == "cpu")
+        from faceswap_parts.training.precision import cpu_has_native_bf16
+
+        # Without hardware bf16 the CPU emulates it, slower than fp32.
+        bf16 = config.precision == "bf16" or (config.precision == "auto" and self.device.type == "cpu"
+                                              and cpu_has_native_bf16())
         self._autocast = (lambda: torch.autocast(self.device.type, dtype=torch.bfloat16)) if bf16 \
             else contextlib.nullcontext
         self._detector = detector

@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.faceset import ALIGNED_DIR
 from faceswap_parts.images import list_images, read_image
-
-#: What ``extract`` writes the aligned crops into (interface 5).
-ALIGNED_SUBDIR = "aligned_faces"
 
 
 @dataclass
@@ -27,14 +25,10 @@ class Face:
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Intersection over union of one box ``(4,)`` with each of ``boxes`` ``(N, 4)``."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
-    return inter / np.maximum(area(np.asarray(box, np.float64)) + area(boxes) - inter, 1e-9)
+    from faceswap_parts.detection.boxes import overlap_matrix
+
+    stacked = np.vstack([np.asarray(box, np.float64).reshape(1, 4), np.asarray(boxes, np.float64).reshape(-1, 4)])
+    return np.nan_to_num(overlap_matrix(stacked)[0, 1:])
 
 
 class FaceAnalyzer:
@@ -100,8 +94,8 @@ def face_folder_images(folder: str | os.PathLike, label: str) -> tuple[Path, lis
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise FaceswapError(f"face folder {label} not found: {folder} (give an extract output or a folder of face images)")
-    if (folder / ALIGNED_SUBDIR).is_dir():
-        folder = folder / ALIGNED_SUBDIR
+    if (folder / ALIGNED_DIR).is_dir():
+        folder = folder / ALIGNED_DIR
     files = list_images(folder)
     if not files:
         raise FaceswapError(f"face folder {label} ({folder}) holds no images; run 'faceswap-parts extract' or add face images")
