@@ -43,3 +43,16 @@ def test_none_is_identity_and_unknown_mode_is_an_error(pair):
     assert color_correct(face, reference, "none") is face
     with pytest.raises(FaceswapError):
         color_correct(face, reference, "lab")
+
+
+@pytest.mark.parametrize("mode", [m for m in COLOR_MODES if m != "none"])
+def test_a_batch_is_corrected_face_by_face(pair, mode):
+    face, reference = pair
+    faces = np.stack([face, face[::-1], 255 - face])
+    references = np.stack([reference, reference, reference[:, ::-1]])
+    masks = np.stack([np.ones(face.shape[:2], np.float32), np.zeros(face.shape[:2], np.float32),  # too small: all
+                      np.pad(np.ones((64, 64), np.float32), 32)])
+    batch = color_correct(faces, references, mode, masks)
+    for i in range(3):
+        single = color_correct(faces[i], references[i], mode, masks[i])
+        assert np.abs(batch[i].astype(int) - single).max() <= 1

@@ -40,16 +40,37 @@ def test_segment_and_max_frames(video_a_3s):
     assert [len(b) for b in batches] == [4, 4, 2]
 
 
-def test_mux_audio_keeps_source_audio(tmp_path, video_a_3s):
-    silent = tmp_path / "silent.mp4"
-    video.write_video(silent, _frames(30, 64, 64), fps=30)
+def test_writer_adds_source_audio_in_the_same_pass(tmp_path, video_a_3s):
     out = tmp_path / "with_audio.mp4"
-    assert video.mux_audio(silent, video_a_3s, out, start=0.5, duration=1.0) is True
+    with video.VideoWriter(out, 30, (64, 64), audio=(video_a_3s, 0.5)) as writer:
+        for frame in _frames(30, 64, 64):
+            writer.write(frame)
     info = video.probe(out)
     assert info.has_audio and info.duration == pytest.approx(1.0, abs=0.1)
-    # a source without audio just copies the video
-    out2 = tmp_path / "copy.mp4"
-    assert video.mux_audio(silent, silent, out2) is False and not video.probe(out2).has_audio
+    assert len(video.read_frames(out)[0]) == 30  # audio never adds or drops frames
+    # the audio is the source's from 0.5 s on: its waveform matches the source's there
+    import subprocess
+
+    def samples(path, start):
+        cmd = [video._ffmpeg(), "-loglevel", "error", "-ss", str(start), "-i", str(path), "-t", "0.5",
+               "-vn", "-ac", "1", "-ar", "8000", "-f", "s16le", "-"]
+        return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, np.int16).astype(float)
+
+    ours, source = samples(out, 0.2), samples(video_a_3s, 0.7)
+    n = min(len(ours), len(source))
+    assert n > 3000 and np.corrcoef(ours[:n], source[:n])[0, 1] > 0.9
+
+
+def test_writer_without_audio_and_odd_sizes(tmp_path):
+    out = tmp_path / "odd.mp4"
+    ramp = np.linspace(40, 220, 33).astype(np.uint8)
+    frames = [np.dstack([np.tile(ramp, (21, 1))] * 3)] * 5
+    video.write_video(out, frames, fps=30000 / 1001)
+    back, info = video.read_frames(out)
+    assert len(back) == 5 and not info.has_audio and info.size == (34, 22)
+    assert info.fps == pytest.approx(29.97, abs=0.01)
+    # padding is black and the picture is not resized
+    assert back[0][:, 33].max() < 20 and np.abs(back[0][:21, :33].astype(int) - frames[0]).mean() < 6
 
 
 @pytest.mark.parametrize("content", [b"", b"not a video at all" * 50])

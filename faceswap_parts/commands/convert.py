@@ -34,6 +34,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--detect-every", type=int, default=None, metavar="K",
                         help="run the face detector every K frames, track with optical flow between (default: 2)")
     parser.add_argument("--no-audio", action="store_true", help="do not copy the source's audio track")
+    parser.add_argument("--encoder-preset", default=None, metavar="PRESET",
+                        help="x264 speed preset, ultrafast ... veryslow: slower = smaller file (default: superfast)")
     parser.add_argument("--auto-downscale", action=argparse.BooleanOptionalAction, default=True,
                         help="detect faces on frames shrunk to 320 px (default: on)")
     parser.add_argument("--roi-coverage", type=float, default=None, metavar="F",
@@ -55,7 +57,8 @@ def run(args) -> int:
     from faceswap_parts.errors import FaceswapError
 
     given = {name: getattr(args, name) for name in (
-        "kalman_noise", "moving_average", "detect_every", "roi_coverage", "min_face", "batch_size")
+        "kalman_noise", "moving_average", "detect_every", "roi_coverage", "min_face", "batch_size",
+        "encoder_preset")
         if getattr(args, name) is not None}
     config = ConverterConfig(
         direction=args.direction, output_type=args.output_type, color_correction=args.color_correction,

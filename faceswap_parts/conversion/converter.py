@@ -36,6 +36,8 @@ DIRECTIONS = ("AtoB", "BtoA")
 PRECISIONS = ("auto", "fp32", "bf16")
 #: With ``auto_downscale`` the detector sees frames shrunk to this longest side.
 DETECT_MAX_SIDE = 320
+#: x264's speed presets, fastest first.
+ENCODER_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass
@@ -70,6 +72,8 @@ class ConverterConfig:
         start, end: segment of the video to convert, in seconds.
         max_frames: stop after this many frames.
         audio: copy the source's audio track (for the converted segment).
+        encoder_preset: x264 speed preset of the output (see :data:`ENCODER_PRESETS`);
+            slower presets give smaller files at the same quality, at more CPU per frame.
         progress_bar: show a tqdm progress bar.
     """
 
@@ -94,6 +98,7 @@ class ConverterConfig:
     end: float | None = None
     max_frames: int | None = None
     audio: bool = True
+    encoder_preset: str = "superfast"
     progress_bar: bool = True
 
     def __post_init__(self):
@@ -117,6 +122,8 @@ class ConverterConfig:
             (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
             (self.max_frames is None or self.max_frames >= 1, f"--max-frames must be >= 1, got {self.max_frames}"),
+            (self.encoder_preset in ENCODER_PRESETS,
+             f"--encoder-preset must be one of {', '.join(ENCODER_PRESETS)}, got {self.encoder_preset!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -356,18 +363,19 @@ class VideoConverter:
         alphas: list[np.ndarray | None] = [None] * len(frames)
         if not crops:
             return results, alphas
-        _, raw, masks = self.generate(np.stack(crops))
+        crops = np.stack(crops)
+        _, raw, masks = self.generate(crops)
         parts = {}
         if c.parts:
             for i, faces in enumerate(per_frame):
                 if faces:
                     parts.update(zip((id(f) for f in faces), self._parts_weight(frames[i], faces)))
-        for crop, matrix, (i, face), face_raw, mask in zip(crops, matrices, owners, raw, masks):
+        corrected = color_correct(raw, crops, c.color_correction, masks)
+        for matrix, (i, face), swapped, mask in zip(matrices, owners, corrected, masks):
             if results[i] is frames[i]:
                 results[i] = frames[i].copy()
                 alphas[i] = np.zeros(frames[i].shape[:2], np.float32)
-            corrected = color_correct(face_raw, crop, c.color_correction, mask)
-            paste_back(results[i], corrected, mask * self._edge, matrix, frame_weight=parts.get(id(face)),
+            paste_back(results[i], swapped, mask * self._edge, matrix, frame_weight=parts.get(id(face)),
                        out_alpha=alphas[i])
         return results, alphas
 
@@ -401,14 +409,15 @@ class VideoConverter:
         """
         from tqdm.auto import tqdm
 
-        from faceswap_parts.video import VideoReader, VideoWriter, mux_audio, prefetch
+        from faceswap_parts.video import VideoReader, VideoWriter, prefetch
 
         c = self.config
         input_path, output_path = os.fspath(input_path), os.fspath(output_path)
         reader = VideoReader(input_path, start=c.start, end=c.end, max_frames=c.max_frames)
         check_output_path(input_path, output_path)
         out = Path(output_path)
-        tmp_video, tmp_muxed = _temp_path(out, "video"), _temp_path(out, "muxed")
+        tmp_video = _temp_path(out, "video")
+        has_audio = c.audio and reader.info.has_audio
         total = reader.expected_frames()
         self.reset()
         self.timings = {"detector": 0.0, "generator": 0.0}
@@ -416,7 +425,8 @@ class VideoConverter:
         done = with_faces = 0
         try:
             with VideoWriter(tmp_video, reader.fps, output_size(c.output_type, reader.size),
-                             protect=(input_path,), preset="veryfast") as writer, \
+                             protect=(input_path,), preset=c.encoder_preset,
+                             audio=(input_path, reader.start) if has_audio else None) as writer, \
                     tqdm(total=total, unit="frame", desc="convert", disable=not c.progress_bar) as bar:
                 background = _BackgroundWriter(writer)
                 try:
@@ -433,16 +443,10 @@ class VideoConverter:
                     background.close()
                 if done == 0:
                     raise FaceswapError(f"no frames decoded from {input_path} in the requested segment")
-            has_audio = c.audio and reader.info.has_audio
-            if has_audio:
-                mux_audio(tmp_video, input_path, tmp_muxed, start=reader.start, duration=done / reader.fps)
-                os.replace(tmp_muxed, out)
-            else:
-                os.replace(tmp_video, out)
+            os.replace(tmp_video, out)
         finally:
-            for tmp in (tmp_video, tmp_muxed):
-                if tmp.exists():
-                    tmp.unlink()
+            if tmp_video.exists():
+                tmp_video.unlink()
         return ConversionResult(path=str(out), frames=done, fps=reader.fps,
                                 size=output_size(c.output_type, reader.size), frames_with_faces=with_faces,
                                 audio=has_audio, seconds=time.perf_counter() - t0, timings=dict(self.timings))

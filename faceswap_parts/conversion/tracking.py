@@ -60,12 +60,12 @@ class FaceTracker:
         self.max_lost = max_lost
         self.tracks: dict[int, _Track] = {}
         self._next_id = 0
-        self._prev_gray = None
+        self._prev_frame = None
 
     def reset(self) -> None:
         """Forget all tracks (e.g. at a cut or a new video)."""
         self.tracks.clear()
-        self._prev_gray = None
+        self._prev_frame = None
 
     def _new_track(self) -> int:
         tid = self._next_id
@@ -97,21 +97,33 @@ class FaceTracker:
             ids.append(best)
         return ids
 
-    def _flow(self, gray: np.ndarray, track: _Track) -> tuple[np.ndarray, np.ndarray] | None:
+    def _flow(self, frame: np.ndarray, track: _Track) -> tuple[np.ndarray, np.ndarray] | None:
         """Carry a track's last box and points to this frame with optical flow,
         checked forward-backward; ``None`` when the flow is unreliable."""
-        if self._prev_gray is None or track.box is None:
+        if self._prev_frame is None or track.box is None:
             return None
         b = track.box
-        pts = track.points5.astype(np.float32).reshape(-1, 1, 2)
-        nxt, st, _ = cv2.calcOpticalFlowPyrLK(self._prev_gray, gray, pts, None, **_LK_PARAMS)
+        # flow within a window around the face: grey conversion and pyramids
+        # of the whole frame would cost more than the flow itself
+        h, w = frame.shape[:2]
+        margin = 0.5 * _size(b)
+        x0, y0 = (max(int(v - margin), 0) for v in b[:2])
+        x1, y1 = min(int(b[2] + margin) + 1, w), min(int(b[3] + margin) + 1, h)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        prev, cur = (cv2.cvtColor(np.ascontiguousarray(f[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+                     for f in (self._prev_frame, frame))
+        offset = np.array([x0, y0], np.float32)
+        pts = (track.points5.astype(np.float32) - offset).reshape(-1, 1, 2)
+        nxt, st, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, **_LK_PARAMS)
         if nxt is None or not st.all():
             return None
-        back, st2, _ = cv2.calcOpticalFlowPyrLK(gray, self._prev_gray, nxt, None, **_LK_PARAMS)
+        back, st2, _ = cv2.calcOpticalFlowPyrLK(cur, prev, nxt, None, **_LK_PARAMS)
         if back is None or not st2.all():
             return None
         if np.abs(back - pts).reshape(-1, 2).max() > 0.03 * _size(b):
             return None
+        pts, nxt = pts + offset, nxt + offset
         # the box follows the similarity that moved the 5 points (box corners have no texture to track)
         matrix, _ = cv2.estimateAffinePartial2D(pts, nxt, method=cv2.LMEDS)
         if matrix is None:
@@ -128,9 +140,8 @@ class FaceTracker:
             frame: the RGB frame.
             detections: ``(boxes (N, 4), points5 (N, 5, 2))`` sorted largest
                 first, or ``None`` on frames without detection (optical flow).
-            need_flow: keep a grayscale copy for the next frame's optical flow.
+            need_flow: keep this frame for the next frame's optical flow.
         """
-        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if (need_flow or detections is None) else None
         observed: dict[int, tuple[np.ndarray, np.ndarray, bool]] = {}
         if detections is not None:
             boxes, points = detections
@@ -140,7 +151,7 @@ class FaceTracker:
                 observed[tid] = (np.asarray(box, np.float64), np.asarray(pts, np.float64).reshape(5, 2), True)
         else:
             for tid, track in self.tracks.items():
-                flowed = self._flow(gray, track)
+                flowed = self._flow(frame, track)
                 if flowed is not None:
                     observed[tid] = (*flowed, False)
         faces = []
@@ -157,5 +168,5 @@ class FaceTracker:
             track.box, track.points5, track.misses = box, pts, 0
             sbox, spts = track.smoother.update(box, pts)
             faces.append(TrackedFace(tid, sbox, spts, box, pts, detected))
-        self._prev_gray = gray
+        self._prev_frame = frame if need_flow else None
         return faces
