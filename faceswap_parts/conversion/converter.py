@@ -34,8 +34,6 @@ from faceswap_parts.errors import FaceswapError
 
 DIRECTIONS = ("AtoB", "BtoA")
 PRECISIONS = ("auto", "fp32", "bf16")
-#: With ``auto_downscale`` the detector sees frames shrunk to this longest side.
-DETECT_MAX_SIDE = 320
 #: x264's speed presets, fastest first.
 ENCODER_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
@@ -57,8 +55,8 @@ class ConverterConfig:
             empty = the model's whole attention mask.
         landmarks: landmark backend for ``parts``: ``"auto"``, ``"fan"``, ``"dlib"``, ``"mtcnn"``.
         detect_every: run the detector on every K-th frame, track with optical flow between.
-        auto_downscale: detect on frames shrunk to :data:`DETECT_MAX_SIDE` pixels
-            (see :meth:`VideoConverter.detector_for`); boxes are mapped back and
+        auto_downscale: detect on frames shrunk to 320 pixels (see
+            :meth:`FaceDetector.for_frames`); boxes are mapped back and
             the swap itself uses full-resolution frames.
         roi_coverage: side of the pasted square as a fraction of the model's
             crop (smaller pastes less of the crop's border).
@@ -239,25 +237,18 @@ class VideoConverter:
     # ------------------------------------------------------------------ components
     def detector_for(self, frame_size: tuple[int, int]):
         """The face detector for frames of ``(width, height)``: the one given
-        to the constructor, else one made (and kept) for this frame size.
-
-        With ``auto_downscale`` it detects on frames shrunk to
-        :data:`DETECT_MAX_SIDE` (less when ``min_face`` would fall below
-        MTCNN's 12 px window) and ``min_face`` is scaled to match, so it
-        always means pixels of the original frame.
+        to the constructor, else one made (and kept) for this frame size by
+        :meth:`FaceDetector.for_frames` (``min_face`` and ``auto_downscale``
+        from the config).
         """
         if self._detector is not None:
             return self._detector
-        side = max(frame_size)
-        target = max(DETECT_MAX_SIDE, int(np.ceil(side * 12.0 / self.config.min_face)))
-        max_side = target if self.config.auto_downscale and target < side else None
-        min_face = self.config.min_face * (max_side / side if max_side else 1.0)
-        key = (max_side, round(min_face, 1))
-        if key not in self._detectors:
+        if frame_size not in self._detectors:
             from faceswap_parts.detection import FaceDetector
 
-            self._detectors[key] = FaceDetector(device=self.device, min_face_size=min_face, max_side=max_side)
-        return self._detectors[key]
+            self._detectors[frame_size] = FaceDetector.for_frames(
+                frame_size, self.config.min_face, self.config.auto_downscale, device=self.device)
+        return self._detectors[frame_size]
 
     @property
     def landmarker(self):

@@ -30,6 +30,9 @@ from faceswap_parts.images import to_rgb
 #: (about 16 frames of 512x512), which bounds P-Net's activation memory.
 PIXELS_PER_CHUNK = 16 * 512 * 512
 
+#: ``FaceDetector.for_frames`` detects on frames shrunk to this longest side.
+DETECT_MAX_SIDE = 320
+
 _EMPTY = (np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 5, 2), np.float32))
 
 
@@ -77,6 +80,25 @@ class FaceDetector:
         self.max_side = None if max_side is None else int(max_side)
         self.device = resolve_device(device)
         self.pnet, self.rnet, self.onet = load_nets(self.device)
+
+    @classmethod
+    def for_frames(cls, frame_size: tuple[int, int], min_face: float, auto_downscale: bool = True,
+                   device: str | torch.device = "auto", **kwargs) -> "FaceDetector":
+        """A detector for frames of ``(width, height)`` that finds faces of at
+        least ``min_face`` pixels of those frames.
+
+        With ``auto_downscale`` it detects on copies shrunk to
+        :data:`DETECT_MAX_SIDE` (less shrinking when ``min_face`` would fall
+        below MTCNN's 12 px window) with ``min_face_size`` scaled to match, so
+        ``min_face`` always means pixels of the original frame. The O-Net
+        landmarks come from a 48 px resample of each face either way, so
+        shrinking costs them little precision.
+        """
+        side = max(frame_size)
+        target = max(DETECT_MAX_SIDE, int(np.ceil(side * 12.0 / min_face)))
+        max_side = target if auto_downscale and target < side else None
+        min_face_size = max(12.0, min_face * (max_side / side if max_side else 1.0))
+        return cls(device=device, min_face_size=min_face_size, max_side=max_side, **kwargs)
 
     def __repr__(self) -> str:
         return (f"FaceDetector(device={str(self.device)!r}, min_face_size={self.min_face_size:g}, "
