@@ -12,7 +12,7 @@ from torch.nn import functional as F
 from faceswap_parts.config import CAPACITIES, NORMS, RESOLUTIONS, ModelConfig
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.models import FaceswapModel, GeneratorOutput
-from faceswap_parts.models.layers import SelfAttention, UpscalePS, make_norm
+from faceswap_parts.models.layers import Conv2d, SelfAttention, UpscalePS, make_norm
 from faceswap_parts.models.networks import Decoder, Discriminator, Encoder
 
 
@@ -89,6 +89,39 @@ def test_gradients_reach_every_parameter(resolution, norm):
         loss.backward()
     no_grad = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert no_grad == []
+
+
+@pytest.mark.parametrize("size, kernel, stride, padding, channels_last",
+                         [(4, 3, 1, 1, True), (4, 3, 1, 1, False), (8, 3, 2, 1, True), (8, 4, 2, 1, False),
+                          (16, 3, 1, 1, True)])  # the last one is above the GEMM limit: oneDNN's conv
+def test_gemm_conv_equals_conv2d_forward_and_backward(size, kernel, stride, padding, channels_last):
+    torch.manual_seed(0)
+    conv = Conv2d(24, 40, kernel, stride, padding)
+    x = torch.randn(3, 24, size, size)
+    if channels_last:
+        conv, x = conv.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    ours = conv(x)
+    grads = torch.autograd.grad(ours.square().sum(), (x, conv.weight, conv.bias))
+    reference = F.conv2d(x, conv.weight, conv.bias, stride, padding)
+    expected = torch.autograd.grad(reference.square().sum(), (x, conv.weight, conv.bias))
+    assert ours.shape == reference.shape and torch.allclose(ours, reference, atol=1e-4)
+    for got, want in zip(grads, expected):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("norm", ["layernorm", "batchnorm"])
+def test_generate_all_equals_one_call_per_identity(norm):
+    torch.manual_seed(0)
+    model = FaceswapModel(ModelConfig(resolution=64, capacity="lite", norm=norm)).eval()
+    inputs = {"A": torch.rand(2, 3, 64, 64) * 2 - 1, "B": torch.rand(3, 3, 64, 64) * 2 - 1}
+    together = model.generate_all(inputs)
+    for identity, x in inputs.items():
+        alone = model.generate(x, identity)
+        for got, want in zip(together[identity][:3], alone[:3]):
+            assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+    with pytest.raises(FaceswapError):
+        model.generate_all({"C": inputs["A"]})
 
 
 def test_self_attention_starts_as_identity():

@@ -72,8 +72,27 @@ class FaceswapModel(nn.Module):
     # ------------------------------------------------------------------ training API
     def generate(self, x: torch.Tensor, identity: str) -> GeneratorOutput:
         """Encode ``x`` (N,3,R,R) in [-1,1] and decode it with ``identity``'s decoder."""
-        decoder = self.decoders[_check_identity(identity)]
-        outputs = decoder(self.encoder(x.contiguous(memory_format=torch.channels_last)))
+        _check_identity(identity)
+        return self._decode(x, self.encoder(x.contiguous(memory_format=torch.channels_last)), identity)
+
+    def generate_all(self, inputs: dict[str, torch.Tensor]) -> dict[str, GeneratorOutput]:
+        """:meth:`generate` for several identities, ``{identity: input}``.
+
+        The shared encoder sees all inputs as one batch: one pass over its
+        weights and one weight gradient instead of one per identity, the same
+        results as separate calls, except with ``batchnorm``, whose batch
+        statistics would then mix identities (it encodes them one by one).
+        """
+        for identity in inputs:
+            _check_identity(identity)
+        if self.config.norm == "batchnorm" or len(inputs) < 2:
+            return {identity: self.generate(x, identity) for identity, x in inputs.items()}
+        xs = [x.contiguous(memory_format=torch.channels_last) for x in inputs.values()]
+        codes = self.encoder(torch.cat(xs)).split([len(x) for x in xs])
+        return {identity: self._decode(x, code, identity) for identity, x, code in zip(inputs, xs, codes)}
+
+    def _decode(self, x: torch.Tensor, code: torch.Tensor, identity: str) -> GeneratorOutput:
+        outputs = self.decoders[identity](code)
         mask, color = outputs[-1]
         result = mask * color + (1 - mask) * x
         return GeneratorOutput(result, color, mask, outputs[:-1])

@@ -35,13 +35,14 @@ def discriminator_loss(model, identity: str, real: torch.Tensor, fake: torch.Ten
 
 
 def generator_losses(model, identity: str, warped: torch.Tensor, target: torch.Tensor, eyes: torch.Tensor,
-                     cfg: TrainConfig, phase: Phase, perceptual=None) -> LossTerms:
+                     cfg: TrainConfig, phase: Phase, perceptual=None, out=None) -> LossTerms:
     """Generator loss of ``identity`` reconstructing ``target`` from ``warped``.
 
     ``perceptual``: a callable returning a list of feature maps of a face
     batch (the phase's perceptual term is skipped when ``None``).
+    ``out``: ``model.generate(warped, identity)`` when already computed (with its graph).
     """
-    out = model.generate(warped, identity)
+    out = model.generate(warped, identity) if out is None else out
     parts = {
         "recon": cfg.w_recon * (losses.reconstruction_loss(out.color, target)
                                 + losses.aux_reconstruction_loss(out.aux, target)),

@@ -230,13 +230,14 @@ class Trainer:
                          .contiguous(memory_format=self.memory_format) for a in (b.warped, b.target, b.eyes))
                 for k, b in batches.items()}
 
+        # One generator forward (both identities through the encoder at once)
+        # serves both steps: the discriminators train on its detached result,
+        # the generators' losses backpropagate through it (the generators do
+        # not change in between).
         with self._autocast():
-            d_losses = {}
-            for ident in IDENTITIES:
-                warped, target, _ = data[ident]
-                with torch.no_grad():
-                    fake = model.generate(warped, ident).result
-                d_losses[ident] = discriminator_loss(model, ident, target, fake, warped, cfg.gan_loss)
+            outs = model.generate_all({ident: warped for ident, (warped, _, _) in data.items()})
+            d_losses = {ident: discriminator_loss(model, ident, target, outs[ident].result, warped, cfg.gan_loss)
+                        for ident, (warped, target, _) in data.items()}
         values = self._finite({f"D_{k}": v for k, v in d_losses.items()})
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler.scale(d_losses["A"] + d_losses["B"]).backward()
@@ -246,7 +247,8 @@ class Trainer:
         self.model.discriminators.requires_grad_(False)  # G's loss must not leave gradients in D
         try:
             with self._autocast():
-                terms = {ident: generator_losses(model, ident, warped, target, eyes, cfg, phase, pl_model)
+                terms = {ident: generator_losses(model, ident, warped, target, eyes, cfg, phase, pl_model,
+                                                 out=outs[ident])
                          for ident, (warped, target, eyes) in data.items()}
             parts = {f"G_{k}": t.total for k, t in terms.items()}
             for ident, t in terms.items():
