@@ -16,7 +16,7 @@ from faceswap_parts.data.dataset import to_model_range
 from faceswap_parts.device import resolve_device
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.images import write_image
-from faceswap_parts.models import IDENTITIES, FaceswapModel
+from faceswap_parts.models import FaceswapModel
 from faceswap_parts.training import checkpoint as ckpt
 from faceswap_parts.training.history import CURVE_NAME, LossHistory, plot_curves
 from faceswap_parts.training.objective import discriminator_loss, generator_losses
