@@ -160,6 +160,10 @@ def _check_output(path: str | os.PathLike, *inputs: str | os.PathLike) -> str:
     return path
 
 
+#: x264's speed presets, fastest first (slower = smaller file at the same quality).
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
 class VideoWriter:
     """Write RGB frames to an H.264 (yuv420p) MP4 that browsers and Colab play inline.
 
@@ -173,7 +177,7 @@ class VideoWriter:
         quality: 0 (worst) to 10 (lossless), mapped to x264's CRF like
             imageio does (7 = CRF 15).
         protect: paths that must not be overwritten (the input video).
-        preset: x264 speed preset (``"ultrafast"`` ... ``"veryslow"``; ``None`` = x264's default).
+        preset: x264 speed preset (one of :data:`X264_PRESETS`; ``None`` = x264's default).
         audio: ``(source, start_s)``: copy ``source``'s first audio track from
             ``start_s`` seconds, encoded in the same pass as the video (AAC),
             padded with silence or cut to the video's length.
@@ -189,6 +193,8 @@ class VideoWriter:
         self.path = _check_output(path, *protect)
         if not 0 <= quality <= 10:
             raise FaceswapError(f"video quality must be within 0..10, got {quality}")
+        if preset is not None and preset not in X264_PRESETS:
+            raise FaceswapError(f"x264 preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
         self.preset = preset
         self.fps = float(fps)
         self.size = tuple(int(s) for s in size)
@@ -246,22 +252,22 @@ class VideoWriter:
         self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        failed = exc_type is not None
         try:
-            if exc_type is None:
+            if failed:
+                self._proc.kill()
+                self._proc.wait()
+            else:
                 try:
                     self._proc.stdin.close()
                 except BrokenPipeError:
                     pass
-                if self._proc.wait() != 0:
-                    error = FaceswapError(f"ffmpeg could not write {self.path}: {self._ffmpeg_error()}")
-                    exc_type = type(error)
-                    raise error
-            else:
-                self._proc.kill()
-                self._proc.wait()
+                failed = self._proc.wait() != 0
+                if failed:
+                    raise FaceswapError(f"ffmpeg could not write {self.path}: {self._ffmpeg_error()}")
         finally:
             self._log.close()
-            if exc_type is not None and os.path.exists(self.path):
+            if failed and os.path.exists(self.path):
                 os.remove(self.path)  # a half-written file only misleads
 
 

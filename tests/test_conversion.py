@@ -188,7 +188,7 @@ def test_bad_inputs_are_one_line_errors(case, video_a_3s, workdir, tmp_path, cap
 
 @pytest.mark.parametrize("kwargs", [dict(detect_every=0), dict(roi_coverage=1.5), dict(direction="AtoC"),
                                     dict(color_correction="lab"), dict(smoothing="median"),
-                                    dict(output_type="quad"), dict(max_frames=0)])
+                                    dict(output_type="quad"), dict(max_frames=0), dict(encoder_preset="turbo")])
 def test_bad_config_values_are_errors(kwargs):
     with pytest.raises(FaceswapError):
         ConverterConfig(**kwargs)

@@ -98,6 +98,25 @@ def test_writer_refuses_input_and_missing_folder(tmp_path, video_a_3s):
         video.VideoWriter(tmp_path / "nope" / "out.mp4", 30, (64, 64))
 
 
+def test_writer_rejects_unknown_preset_and_quality(tmp_path):
+    with pytest.raises(FaceswapError, match="x264 preset"):
+        video.VideoWriter(tmp_path / "out.mp4", 30, (64, 64), preset="turbo")
+    with pytest.raises(FaceswapError, match="quality"):
+        video.VideoWriter(tmp_path / "out.mp4", 30, (64, 64), quality=11)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_ffmpeg_failure_is_a_one_line_error_and_leaves_no_file(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 50)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(FaceswapError, match="ffmpeg") as err:
+        with video.VideoWriter(out, 10, (32, 32), audio=(bad, 0.0)) as writer:
+            for _ in range(200):
+                writer.write(np.zeros((32, 32, 3), np.uint8))
+    assert "\n" not in str(err.value) and not out.exists()
+
+
 def test_failed_write_leaves_no_file(tmp_path):
     out = tmp_path / "out.mp4"
     with pytest.raises(ValueError):

@@ -31,11 +31,10 @@ from faceswap_parts.conversion.layouts import check_output_type, compose, output
 from faceswap_parts.conversion.smoothing import DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, SMOOTHING_METHODS
 from faceswap_parts.conversion.tracking import FaceTracker, TrackedFace
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.video import X264_PRESETS
 
 DIRECTIONS = ("AtoB", "BtoA")
 PRECISIONS = ("auto", "fp32", "bf16")
-#: x264's speed presets, fastest first.
-ENCODER_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass
@@ -70,7 +69,7 @@ class ConverterConfig:
         start, end: segment of the video to convert, in seconds.
         max_frames: stop after this many frames.
         audio: copy the source's audio track (for the converted segment).
-        encoder_preset: x264 speed preset of the output (see :data:`ENCODER_PRESETS`);
+        encoder_preset: x264 speed preset of the output (see :data:`faceswap_parts.video.X264_PRESETS`);
             slower presets give smaller files at the same quality, at more CPU per frame.
         progress_bar: show a tqdm progress bar.
     """
@@ -120,8 +119,8 @@ class ConverterConfig:
             (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
             (self.max_frames is None or self.max_frames >= 1, f"--max-frames must be >= 1, got {self.max_frames}"),
-            (self.encoder_preset in ENCODER_PRESETS,
-             f"--encoder-preset must be one of {', '.join(ENCODER_PRESETS)}, got {self.encoder_preset!r}"),
+            (self.encoder_preset in X264_PRESETS,
+             f"--encoder-preset must be one of {', '.join(X264_PRESETS)}, got {self.encoder_preset!r}"),
         ]
         for ok, message in checks:
             if not ok:

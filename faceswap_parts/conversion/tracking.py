@@ -168,5 +168,5 @@ class FaceTracker:
             track.box, track.points5, track.misses = box, pts, 0
             sbox, spts = track.smoother.update(box, pts)
             faces.append(TrackedFace(tid, sbox, spts, box, pts, detected))
-        self._prev_frame = frame if need_flow else None
+        self._prev_frame = frame if (need_flow or detections is None) else None
         return faces
