@@ -5,6 +5,13 @@ decoded in a background thread and handed to the detector in batches (it
 batches its image pyramid across frames); image encoding and writing run in
 a small thread pool (OpenCV releases the GIL), so decoding and writing
 overlap with detection.
+
+The detector runs on every ``detect_every``-th processed frame; in between,
+the kept faces are followed from the previous frame with optical flow
+(:class:`~faceswap_parts.conversion.tracking.FaceTracker`). A frame where
+flow has no face to follow or loses one is detected as well, so following
+never costs a face the detector would have found on that frame; only a new
+face that appears beside already followed ones waits for the next detection.
 """
 from __future__ import annotations
 
@@ -28,6 +35,9 @@ from faceswap_parts.masks import parts_mask, to_uint8
 MIN_INSIDE_FRACTION = 0.8
 #: Raw crops are squares this many times the box's larger side.
 RAW_MARGIN = 1.3
+#: Default ``detect_every``: the detector sees every other frame, optical flow
+#: follows the faces on the rest (about half the detection time per frame).
+DETECT_EVERY = 2
 #: JPEG quality of ``raw_faces`` (they are for looking at, not training;
 #: JPEG encodes about 10x faster than PNG).
 RAW_JPEG_QUALITY = 95
@@ -132,6 +142,73 @@ class _Writer:
             self._pool.shutdown(wait=True)
 
 
+class _FaceFinder:
+    """The faces to keep in consecutive frames: detected on every
+    ``detect_every``-th frame (one detector call per batch) and followed by
+    optical flow in between. Followed faces must pass O-Net
+    (:meth:`~faceswap_parts.detection.FaceDetector.face_probability`, which
+    also gives their score); a frame where flow or O-Net fails is detected
+    anyway, in a second call. Each face is ``(box, score, points5, detected)``."""
+
+    def __init__(self, detector, detect_every: int, min_face: float, all_faces: bool, summary: ExtractionSummary):
+        from faceswap_parts.conversion.tracking import FaceTracker
+
+        self.detector, self.detect_every = detector, detect_every
+        self.min_face, self.all_faces, self.summary = min_face, all_faces, summary
+        self.tracker = FaceTracker(all_faces=True, smoother=dict(method="none"), max_lost=0)
+        self.seen = 0  # frames handled so far: keeps the detection rhythm across batches
+
+    def _keep(self, frame, boxes, scores, points, detected: bool) -> list[tuple]:
+        kept = _select_faces(frame, boxes, self.min_face, self.all_faces, self.summary)
+        if not kept and len(boxes) == 0:
+            self.summary.frames_without_face += 1
+        return [(boxes[i], scores[i], points[i], detected) for i in kept]
+
+    def _detect(self, frames: list[np.ndarray]) -> list[tuple]:
+        return list(zip(*self.detector.detect(frames))) if frames else []
+
+    def find(self, frames: list[np.ndarray]) -> list[list[tuple]]:
+        """The kept faces of each frame (largest first); updates the summary's counts."""
+        first, self.seen = self.seen, self.seen + len(frames)
+        if self.detect_every == 1:
+            return [self._keep(frame, *found, True) for frame, found in zip(frames, self._detect(frames))]
+        scheduled = [i for i in range(len(frames)) if (first + i) % self.detect_every == 0]
+        detections = dict(zip(scheduled, self._detect([frames[i] for i in scheduled])))
+        faces: list[list[tuple] | None] = [None] * len(frames)
+        followed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for i, frame in enumerate(frames):
+            if i in detections:
+                faces[i] = self._keep(frame, *detections[i], True)
+                boxes = np.array([f[0] for f in faces[i]], np.float32).reshape(-1, 4)
+                self.tracker.update(frame, (boxes, np.array([f[2] for f in faces[i]]).reshape(-1, 5, 2)))
+                continue
+            live = sum(track.box is not None for track in self.tracker.tracks.values())
+            moved = self.tracker.update(frame, None) if live else []
+            if live == 0 or len(moved) < live:
+                self.tracker.reset()  # so the frames up to the next scheduled detection are detected too
+                continue
+            moved.sort(key=lambda f: -(f.raw_box[2] - f.raw_box[0]) * (f.raw_box[3] - f.raw_box[1]))
+            followed[i] = (np.array([f.raw_box for f in moved], np.float32),
+                           np.array([f.raw_points5 for f in moved], np.float32))
+        order = sorted(followed)
+        scores = dict(zip(order, self.detector.face_probability([frames[i] for i in order],
+                                                                [followed[i][0] for i in order]))) if order else {}
+        lost = False  # a rejected face also spoils the frames that followed it
+        for i, frame in enumerate(frames):
+            if i in detections:
+                lost = False
+            elif i in followed:
+                lost = lost or bool((scores[i] < self.detector.thresholds[2]).any())
+                if not lost:
+                    faces[i] = self._keep(frame, followed[i][0], scores[i], followed[i][1], False)
+        if lost:
+            self.tracker.reset()
+        missing = [i for i, found in enumerate(faces) if found is None]
+        for i, found in zip(missing, self._detect([frames[i] for i in missing])):
+            faces[i] = self._keep(frames[i], *found, True)
+        return faces
+
+
 def _frame_batches(reader, every: int, batch_size: int, counter: dict):
     """Batches of ``(index, time, frame)`` for every ``every``-th frame,
     decoded in a background thread one batch ahead."""
@@ -151,7 +228,7 @@ def _frame_batches(reader, every: int, batch_size: int, counter: dict):
 
 
 def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: int = 1, landmarks: str = "auto",
-                  min_face: int = 40, max_frames: int | None = None, all_faces: bool = False,
+                  min_face: int = 40, detect_every: int = DETECT_EVERY, max_frames: int | None = None, all_faces: bool = False,
                   min_sharpness: float = 0.0, size: int = 256, overwrite: bool = False, device="auto",
                   batch_size: int = 16, progress: bool = True, detector=None) -> ExtractionSummary:
     """Extract the faces of a video into the face-set folder ``out``.
@@ -164,13 +241,17 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
         landmarks: 68-point backend for the eye masks (``auto``, ``fan``,
             ``dlib``, ``mtcnn``).
         min_face: skip faces whose box's shorter side is below this many pixels.
+        detect_every: run the detector on every K-th processed frame and
+            follow the faces with optical flow in between (1 = detect on
+            every frame; see the module docstring).
         max_frames: stop after reading this many video frames.
         all_faces: keep every face of a frame, not only the largest.
         min_sharpness: skip faces whose :func:`sharpness` is below this (0 = keep all).
         size: side of the aligned crops and masks in pixels.
         overwrite: replace a previous extraction in ``out`` (only its own files).
         device: torch device for the detector (and the ``fan`` backend).
-        batch_size: frames per detector call.
+        batch_size: frames per detector call (a batch of frames read holds
+            ``batch_size * detect_every`` frames).
         progress: show a ``tqdm`` progress bar.
         detector: a ready :class:`~faceswap_parts.detection.FaceDetector`
             (default: one made with ``device`` and ``min_face``).
@@ -184,6 +265,8 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
 
     if every < 1:
         raise FaceswapError(f"--every must be >= 1, got {every}")
+    if detect_every < 1:
+        raise FaceswapError(f"--detect-every must be >= 1, got {detect_every}")
     if size < 32:
         raise FaceswapError(f"--size must be at least 32 pixels, got {size}")
     if max_frames is not None and max_frames < 1:
@@ -200,7 +283,8 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
     summary = ExtractionSummary(video=os.fspath(video), out=os.fspath(out), landmarks=landmarker.name)
     records: list[dict] = []
     meta = {"video": os.fspath(Path(video).resolve()), "fps": reader.fps, "frame_size": list(reader.size),
-            "every": every, "size": size, "coverage": 1.0, "landmarks": landmarker.name, "faces": records}
+            "every": every, "detect_every": detect_every, "size": size, "coverage": 1.0,
+            "landmarks": landmarker.name, "faces": records}
     counter = {"read": 0}
     writer = _Writer()
     bar = None
@@ -211,24 +295,18 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
     start = time.perf_counter()
     summary.complete = False
     try:
-        for batch in _frame_batches(reader, every, batch_size, counter):
-            frames = [frame for _, _, frame in batch]
-            all_boxes, all_scores, all_points = detector.detect(frames)
-            for (index, t, frame), boxes, scores, points in zip(batch, all_boxes, all_scores, all_points):
+        finder = _FaceFinder(detector, detect_every, min_face, all_faces, summary)
+        for batch in _frame_batches(reader, every, batch_size * detect_every, counter):
+            for (index, t, frame), kept in zip(batch, finder.find([frame for _, _, frame in batch])):
                 summary.frames_processed += 1
-                kept = _select_faces(frame, boxes, min_face, all_faces, summary)
-                if not kept:
-                    if len(boxes) == 0:
-                        summary.frames_without_face += 1
-                    continue
                 written = 0
-                for k, i in enumerate(kept):
-                    record = _process_face(frame, boxes[i], scores[i], points[i], landmarker, size, min_sharpness,
+                for k, (box, score, points, detected) in enumerate(kept):
+                    record = _process_face(frame, box, score, points, landmarker, size, min_sharpness,
                                            out, faceset.face_name(stem, index, k), writer)
                     if record is None:
                         summary.faces_blurry += 1
                         continue
-                    record.update(frame=index, time=round(t, 4))
+                    record.update(frame=index, time=round(t, 4), detected=detected)
                     records.append(record)
                     written += 1
                 summary.faces_written += written

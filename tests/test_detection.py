@@ -301,3 +301,18 @@ def test_every_frame_of_a_real_clip_has_one_steady_face(video_a_3s):
     assert min(_iou(a[0], b[0]) for a, b in zip(boxes, boxes[1:])) > 0.8  # no jumps between frames
     eyes_apart = [lm[0, 1, 0] - lm[0, 0, 0] for lm in landmarks]
     assert min(eyes_apart) > 20
+
+
+def test_face_probability_confirms_faces_and_rejects_the_background(quick, grace_hopper, astronaut):
+    boxes, scores, _ = quick.detect(grace_hopper)
+    assert quick.face_probability(grace_hopper, boxes)[0] > 0.95
+    # the same box moved off the face (onto the uniform and the flag behind her)
+    away = boxes + np.array([0, 180, 0, 180], np.float32)
+    assert quick.face_probability(grace_hopper, away)[0] < 0.1
+    # a batch: one array per image, empty where no boxes are given
+    astro_boxes = quick.detect(astronaut)[0]
+    probs = quick.face_probability([grace_hopper, astronaut, astronaut],
+                                   [boxes, astro_boxes, np.zeros((0, 4), np.float32)])
+    assert [p.shape for p in probs] == [(1,), (len(astro_boxes),), (0,)] and probs[1][0] > 0.95
+    with pytest.raises(FaceswapError, match="2 images but 1"):
+        quick.face_probability([grace_hopper, astronaut], [boxes])

@@ -104,6 +104,8 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
         assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "o").exists()  # nothing created for a bad input
     assert main(["extract", str(corrupt), "--out", str(tmp_path / "o"), "--every", "0"]) == 1
+    assert main(["extract", str(corrupt), "--out", str(tmp_path / "o"), "--detect-every", "0"]) == 1
+    assert "--detect-every must be >= 1" in capsys.readouterr().err
 
 
 def test_no_face_video_exits_nonzero_with_empty_folders(shared_data, video_a_3s, tmp_path, capsys):
@@ -217,3 +219,39 @@ def test_faces_json_is_valid_json_with_one_face_per_line(extracted):
     data = json.loads(text)
     assert data["tool"] == "faceswap-parts" and len(data["faces"]) == 6
     assert sum(line.lstrip().startswith('{"file"') for line in text.splitlines()) == 6
+
+
+def test_faces_are_followed_between_detections(video_a_3s, tmp_path, detector):
+    every = extract_video(video_a_3s, tmp_path / "k1", max_frames=12, detect_every=1, progress=False,
+                          detector=detector)
+    other = extract_video(video_a_3s, tmp_path / "k2", max_frames=12, detect_every=2, progress=False,
+                          detector=detector)
+    assert every.faces_written == other.faces_written == 12
+    detected, followed = (read_faces_json(tmp_path / k)["faces"] for k in ("k1", "k2"))
+    assert read_faces_json(tmp_path / "k2")["detect_every"] == 2
+    assert [f["detected"] for f in followed] == [True, False] * 6
+    assert all(f["detected"] for f in detected)
+    for a, b in zip(detected, followed):
+        assert a["frame"] == b["frame"] and b["score"] > 0.9  # a followed face's score comes from O-Net
+        assert np.abs(np.subtract(a["points5"], b["points5"])).max() < 6
+        assert np.abs(np.subtract(a["box"], b["box"])).max() < 8
+
+
+def test_a_face_that_flow_cannot_follow_is_detected(grace_hopper, tmp_path, detector):
+    from faceswap_parts.video import VideoWriter
+
+    face = np.ascontiguousarray(grace_hopper[:512, :512])
+    grey = np.full_like(face, 128)
+    moved = np.roll(face, (2, 3), axis=(0, 1))
+    # detection is scheduled on even frames; frames 1 and 3 cannot be followed from the frame before
+    frames = [grey, face, face, grey, face, moved]
+    with VideoWriter(tmp_path / "cuts.mp4", 10, (512, 512), quality=9) as writer:
+        for frame in frames:
+            writer.write(frame)
+    summary = extract_video(tmp_path / "cuts.mp4", tmp_path / "o", detect_every=2, progress=False,
+                            detector=detector)
+    faces = read_faces_json(tmp_path / "o")["faces"]
+    assert [(f["frame"], f["detected"]) for f in faces] == [(1, True), (2, True), (4, True), (5, False)]
+    assert summary.frames_without_face == 2
+    shift = np.subtract(faces[3]["points5"], faces[2]["points5"]).mean(axis=0)
+    np.testing.assert_allclose(shift, [3, 2], atol=0.5)

@@ -12,6 +12,9 @@ def add_arguments(parser):
                         help="68-point landmark backend for the eye masks (default auto: fan > dlib > mtcnn)")
     parser.add_argument("--min-face", type=int, default=40, metavar="PX",
                         help="skip faces whose box is smaller than this (default 40)")
+    parser.add_argument("--detect-every", type=int, default=None, metavar="K",
+                        help="run the detector on every K-th processed frame, follow the faces with optical "
+                             "flow in between (default 2; 1 = detect on every frame)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N video frames")
     parser.add_argument("--all-faces", action="store_true",
                         help="keep every face of a frame (default: only the largest)")
@@ -27,9 +30,11 @@ def add_arguments(parser):
 
 
 def run(args):
-    from faceswap_parts.extraction import extract_video
+    from faceswap_parts.extraction import DETECT_EVERY, extract_video
 
+    detect_every = DETECT_EVERY if args.detect_every is None else args.detect_every
     summary = extract_video(args.video, args.out, every=args.every, landmarks=args.landmarks, min_face=args.min_face,
+                            detect_every=detect_every,
                             max_frames=args.max_frames, all_faces=args.all_faces, min_sharpness=args.min_sharpness,
                             size=args.size, overwrite=args.overwrite, device=args.device,
                             batch_size=args.batch_size, progress=not args.quiet)

@@ -135,6 +135,40 @@ class FaceDetector:
             return results[0]
         return tuple(list(column) for column in zip(*results)) if results else ([], [], [])
 
+    @torch.inference_mode()
+    def face_probability(self, images: Any, boxes: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """O-Net's face probability for given boxes: checks that boxes found
+        some other way (e.g. followed by optical flow) still hold a face.
+
+        Args:
+            images: one image or a batch, as for :meth:`detect`.
+            boxes: for one image an ``(N, 4)`` array, for a batch one per image
+                (``x1, y1, x2, y2`` in image pixels, as :meth:`detect` returns).
+
+        Returns:
+            ``(N,)`` float32 probabilities (a list of them for a batch); a
+            face :meth:`detect` would keep scores above ``thresholds[2]``.
+        """
+        frames, batched = as_frames(images)
+        per_image = [np.asarray(b, np.float32).reshape(-1, 4) for b in (boxes if batched else [boxes])]
+        if len(per_image) != len(frames):
+            raise FaceswapError(f"face_probability got {len(frames)} images but {len(per_image)} box arrays")
+        crops = []
+        for frame, frame_boxes in zip(frames, per_image):
+            h, w = frame.shape[:2]
+            # the square about the box that O-Net sees in the cascade, clipped to the frame the same way
+            edges = np.trunc(_square(frame_boxes)).astype(np.int64)
+            for x0, y0, x1, y1 in edges:
+                x0, y0, x1, y1 = max(x0, 1) - 1, max(y0, 1) - 1, min(x1, w), min(y1, h)
+                crop = frame[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else np.zeros((1, 1, 3), np.uint8)
+                crops.append(cv2.resize(crop, (48, 48), interpolation=cv2.INTER_AREA))
+        probs = np.zeros(0, np.float32)
+        if crops:
+            x = torch.from_numpy(np.stack(crops)).to(self.device).permute(0, 3, 1, 2).float()
+            probs = self.onet((x - 127.5) * 0.0078125)[1].float().cpu().numpy()
+        out = np.split(probs, np.cumsum([len(b) for b in per_image])[:-1])
+        return out if batched else out[0]
+
     def pyramid_scales(self, height: int, width: int) -> list[float]:
         """Scales at which P-Net sees an image of this size (largest first)."""
         scale = 12.0 / self.min_face_size
