@@ -5,12 +5,19 @@ Prints one JSON object as the last stdout line::
     {"gemm_peak_gflops": {"fp32": .., "bf16": ..},
      "runs": [{"resolution": 64, "capacity": .., "batch_size": 8, "precision": ..,
                "it_per_s": .., "samples_per_s": .., "peak_rss_mb": .., "gflop_per_it": ..,
-               "achieved_gflops": .., "utilisation": .., "data_ms_per_batch": .., "step_ms": ..}, ...]}
+               "attention_gflop_per_it": .., "achieved_gflops": .., "utilisation": ..,
+               "data_ms_per_batch": .., "step_ms": ..}, ...]}
 
 ``utilisation`` = achieved GFLOP/s / the GEMM peak of the same precision,
 measured in the same run (2048x2048 matmuls). FLOPs of one full iteration
 (both discriminators and both generators, forward and backward) are counted
-with ``torch.utils.flop_counter.FlopCounterMode``. Each run is a fresh
+with ``torch.utils.flop_counter.FlopCounterMode`` and
+``faceswap_parts.models.SDPA_CPU_FLOPS`` (torch's table has no entry for its
+CPU flash-attention kernels; without it the self-attention, the largest
+part of a step, would count as zero). As in ``docs/model.md``, attention
+FLOPs are what the fused kernel computes, q and k zero-padded from ``C/8``
+to ``C`` channels included; ``attention_gflop_per_it`` shows their share.
+Each run is a fresh
 subprocess so that ``peak_rss_mb`` is its own. ``samples_per_s`` counts the
 faces of both identities (2 x batch size per iteration).
 
@@ -100,6 +107,8 @@ def one_run(capacity: str, precision: str, iters: int, batch_size: int = 8) -> d
     """Time ``iters`` training iterations (after warm-up) in this process."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    from faceswap_parts.models import SDPA_CPU_FLOPS
+
     with tempfile.TemporaryDirectory() as tmp:
         folders = real_face_folders(Path(tmp) / "faces", count=8)
         trainer = make_trainer(folders, Path(tmp) / "w", capacity, precision, batch_size)
@@ -108,9 +117,11 @@ def one_run(capacity: str, precision: str, iters: int, batch_size: int = 8) -> d
         t = time.perf_counter()
         batches = [{k: s.batch(i) for k, s in source.items()} for i in range(4)]
         data_ms = (time.perf_counter() - t) / len(batches) * 1000
-        with FlopCounterMode(display=False) as counter:
+        with FlopCounterMode(display=False, custom_mapping=SDPA_CPU_FLOPS) as counter:
             trainer.step(batches[0], phase)
         gflop = counter.get_total_flops() / 1e9
+        attention_gflop = sum(n for op, n in counter.get_flop_counts()["Global"].items()
+                              if "flash_attention" in str(op)) / 1e9
         trainer.step(batches[1], phase)  # warm-up (oneDNN primitive caches) beyond the counted step
         t = time.perf_counter()
         for i in range(iters):
@@ -119,7 +130,7 @@ def one_run(capacity: str, precision: str, iters: int, batch_size: int = 8) -> d
     return {"resolution": 64, "capacity": capacity, "batch_size": batch_size, "precision": precision,
             "it_per_s": 1 / seconds, "samples_per_s": 2 * batch_size / seconds,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "gflop_per_it": gflop, "achieved_gflops": gflop / seconds,
+            "gflop_per_it": gflop, "attention_gflop_per_it": attention_gflop, "achieved_gflops": gflop / seconds,
             "data_ms_per_batch": data_ms, "step_ms": seconds * 1000}
 
 

@@ -252,11 +252,15 @@ class VideoWriter:
         self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        failed = exc_type is not None
+        # no frame at all: nothing to keep, and ffmpeg would pad the audio forever (apad without a video end)
+        empty = exc_type is None and self.frames_written == 0
+        failed = exc_type is not None or empty
         try:
             if failed:
                 self._proc.kill()
                 self._proc.wait()
+                if empty:
+                    raise FaceswapError(f"no frames were written to {self.path}; nothing to encode")
             else:
                 try:
                     self._proc.stdin.close()

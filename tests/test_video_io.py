@@ -124,3 +124,11 @@ def test_failed_write_leaves_no_file(tmp_path):
             writer.write(np.zeros((32, 32, 3), np.uint8))
             writer.write(np.zeros((16, 16, 3), np.uint8))
     assert not out.exists()
+
+
+def test_a_writer_closed_without_frames_refuses_and_leaves_no_file(video_a_3s, tmp_path):
+    out = tmp_path / "out.mp4"
+    with pytest.raises(FaceswapError, match="no frames were written"):
+        with video.VideoWriter(out, 30, (64, 64), audio=(video_a_3s, 0.0)):
+            pass  # with audio, ffmpeg would otherwise pad silence without end
+    assert not out.exists()
