@@ -182,11 +182,11 @@ class _FaceFinder:
                 boxes = np.array([f[0] for f in faces[i]], np.float32).reshape(-1, 4)
                 self.tracker.update(frame, (boxes, np.array([f[2] for f in faces[i]]).reshape(-1, 5, 2)))
                 continue
-            live = sum(track.box is not None for track in self.tracker.tracks.values())
-            moved = self.tracker.update(frame, None) if live else []
-            if live == 0 or len(moved) < live:
+            positions = self.tracker.follow(frame)
+            if positions is None:  # nothing to follow, or flow lost a face
                 self.tracker.reset()  # so the frames up to the next scheduled detection are detected too
                 continue
+            moved = self.tracker.update(frame, None, followed=positions)
             moved.sort(key=lambda f: -(f.raw_box[2] - f.raw_box[0]) * (f.raw_box[3] - f.raw_box[1]))
             followed[i] = (np.array([f.raw_box for f in moved], np.float32),
                            np.array([f.raw_points5 for f in moved], np.float32))

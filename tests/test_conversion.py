@@ -205,6 +205,21 @@ def test_detection_every_k_frames_tracks_in_between(video_a_3s, model):
     assert all(a is not None for a in alphas)  # optical flow carried the face through frames 1, 2, 4, 5
 
 
+def test_a_face_that_flow_loses_is_detected_instead_of_left_unswapped(grace_hopper, astronaut, model):
+    first, cut = np.ascontiguousarray(grace_hopper[:512, :512]), astronaut  # a cut between two 512x512 shots
+    converter = VideoConverter(model, ConverterConfig(detect_every=2, **FAST))
+    calls = []
+    detect = converter.detect
+    converter.detect = lambda fs: calls.append(len(fs)) or detect(fs)
+    faces = converter.track_frames([first, cut])
+    assert calls == [1, 1]  # the scheduled frame 0, then frame 1 once flow could not follow her face
+    assert faces[1] and faces[1][0].detected
+    box = faces[1][0].raw_box  # Eileen Collins' face, not Grace Hopper's position
+    assert abs((box[0] + box[2]) / 2 - 224) < 15 and abs((box[1] + box[3]) / 2 - 117) < 20
+    results, alphas = VideoConverter(model, ConverterConfig(detect_every=2, **FAST)).swap_frames([first, cut])
+    assert alphas[1] is not None and alphas[1][117, 224] > 0  # swapped, not passed through
+
+
 def test_all_faces_swaps_every_face_and_default_only_the_largest(shared_data, model):
     from scipy import ndimage
 

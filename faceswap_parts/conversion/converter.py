@@ -322,8 +322,14 @@ class VideoConverter:
         every = 1 if detect_all else self.config.detect_every
         det_idx = [i for i in range(len(frames)) if (self._frame_index + i) % every == 0]
         detections = dict(zip(det_idx, self.detect([frames[i] for i in det_idx])))
-        per_frame = [tracker.update(frame, detections.get(i), need_flow=every > 1)
-                     for i, frame in enumerate(frames)]
+        per_frame = []
+        for i, frame in enumerate(frames):
+            found, followed = detections.get(i), None
+            if found is None and any(t.box is not None for t in tracker.tracks.values()):
+                followed = tracker.follow(frame)
+                if followed is None:  # flow lost a face: detect here, or its original would flash for a frame
+                    found = self.detect([frame])[0]
+            per_frame.append(tracker.update(frame, found, need_flow=every > 1, followed=followed))
         if tracker is self.tracker:
             self._frame_index += len(frames)
             self.history.extend(np.array([f.box for f in faces]).reshape(-1, 4) for faces in per_frame)

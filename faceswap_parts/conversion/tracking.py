@@ -132,8 +132,26 @@ class FaceTracker:
         new_corners = np.array([[b[0], b[1]], [b[2], b[3]]]) @ matrix[:, :2].T + matrix[:, 2]
         return new_corners.ravel(), new_points
 
+    def _follow_each(self, frame: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        moved = {}
+        for tid, track in self.tracks.items():
+            flowed = self._flow(frame, track)
+            if flowed is not None:
+                moved[tid] = flowed
+        return moved
+
+    def follow(self, frame: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]] | None:
+        """Where optical flow puts every face followed so far in ``frame``
+        (track id -> ``(box, points5)``), without advancing the tracks; ``None``
+        when no face is followed or flow loses one of them, so the caller can
+        run the detector on this frame instead. Pass the result to
+        :meth:`update` as ``followed``."""
+        live = sum(track.box is not None for track in self.tracks.values())
+        moved = self._follow_each(frame) if live else {}
+        return moved if live and len(moved) == live else None
+
     def update(self, frame: np.ndarray, detections: tuple[np.ndarray, np.ndarray] | None,
-               need_flow: bool = True) -> list[TrackedFace]:
+               need_flow: bool = True, followed: dict | None = None) -> list[TrackedFace]:
         """Advance one frame.
 
         Args:
@@ -141,6 +159,8 @@ class FaceTracker:
             detections: ``(boxes (N, 4), points5 (N, 5, 2))`` sorted largest
                 first, or ``None`` on frames without detection (optical flow).
             need_flow: keep this frame for the next frame's optical flow.
+            followed: :meth:`follow`'s result for this frame (with
+                ``detections=None``), so flow is not computed twice.
         """
         observed: dict[int, tuple[np.ndarray, np.ndarray, bool]] = {}
         if detections is not None:
@@ -150,10 +170,8 @@ class FaceTracker:
             for tid, box, pts in zip(self._assign(boxes), boxes, points):
                 observed[tid] = (np.asarray(box, np.float64), np.asarray(pts, np.float64).reshape(5, 2), True)
         else:
-            for tid, track in self.tracks.items():
-                flowed = self._flow(frame, track)
-                if flowed is not None:
-                    observed[tid] = (*flowed, False)
+            moved = self._follow_each(frame) if followed is None else followed
+            observed = {tid: (*m, False) for tid, m in moved.items()}
         faces = []
         for tid in list(self.tracks):
             track = self.tracks[tid]
