@@ -209,15 +209,16 @@ class _FaceFinder:
         return faces
 
 
-def _frame_batches(reader, every: int, batch_size: int, counter: dict):
-    """Batches of ``(index, time, frame)`` for every ``every``-th frame,
-    decoded in a background thread one batch ahead."""
+def _frame_batches(reader, first: int, every: int, batch_size: int, counter: dict):
+    """Batches of ``(frame number in the video, time, frame)`` for every
+    ``every``-th frame of the segment (whose first frame is number
+    ``first``), decoded in a background thread one batch ahead."""
     def batches():
         batch = []
         for index, t, frame in reader:
             counter["read"] += 1
             if index % every == 0:
-                batch.append((index, t, frame))
+                batch.append((first + index, t, frame))
             if len(batch) == batch_size:
                 yield batch
                 batch = []
@@ -228,7 +229,8 @@ def _frame_batches(reader, every: int, batch_size: int, counter: dict):
 
 
 def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: int = 1, landmarks: str = "auto",
-                  min_face: int = 40, detect_every: int = DETECT_EVERY, max_frames: int | None = None, all_faces: bool = False,
+                  min_face: int = 40, detect_every: int = DETECT_EVERY, start: float | None = None,
+                  end: float | None = None, max_frames: int | None = None, all_faces: bool = False,
                   min_sharpness: float = 0.0, size: int = 256, overwrite: bool = False, device="auto",
                   batch_size: int = 16, progress: bool = True, detector=None) -> ExtractionSummary:
     """Extract the faces of a video into the face-set folder ``out``.
@@ -244,7 +246,12 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
         detect_every: run the detector on every K-th processed frame and
             follow the faces with optical flow in between (1 = detect on
             every frame; see the module docstring).
-        max_frames: stop after reading this many video frames.
+        start, end: extract only the segment from ``start`` to ``end`` seconds
+            (``None``: from the beginning, to the end). Frame numbers and
+            times in ``faces.json`` and the file names stay those of the
+            whole video, so segments extracted into different folders never
+            share a name.
+        max_frames: stop after reading this many video frames (of the segment).
         all_faces: keep every face of a frame, not only the largest.
         min_sharpness: skip faces whose :func:`sharpness` is below this (0 = keep all).
         size: side of the aligned crops and masks in pixels.
@@ -272,7 +279,7 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
     if max_frames is not None and max_frames < 1:
         raise FaceswapError(f"--max-frames must be >= 1, got {max_frames}")
     # Check the input and load the models before touching the output folder.
-    reader = VideoReader(video, max_frames=max_frames)
+    reader = VideoReader(video, start=start, end=end, max_frames=max_frames)
     landmarker = get_landmarker(landmarks, device=device)
     if detector is None:
         from faceswap_parts.detection import FaceDetector
@@ -283,8 +290,8 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
     summary = ExtractionSummary(video=os.fspath(video), out=os.fspath(out), landmarks=landmarker.name)
     records: list[dict] = []
     meta = {"video": os.fspath(Path(video).resolve()), "fps": reader.fps, "frame_size": list(reader.size),
-            "every": every, "detect_every": detect_every, "size": size, "coverage": 1.0,
-            "landmarks": landmarker.name, "faces": records}
+            "start": reader.start, "end": reader.end, "every": every, "detect_every": detect_every,
+            "size": size, "coverage": 1.0, "landmarks": landmarker.name, "faces": records}
     counter = {"read": 0}
     writer = _Writer()
     bar = None
@@ -296,7 +303,8 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
     summary.complete = False
     try:
         finder = _FaceFinder(detector, detect_every, min_face, all_faces, summary)
-        for batch in _frame_batches(reader, every, batch_size * detect_every, counter):
+        first = int(round(reader.start * reader.fps))
+        for batch in _frame_batches(reader, first, every, batch_size * detect_every, counter):
             for (index, t, frame), kept in zip(batch, finder.find([frame for _, _, frame in batch])):
                 summary.frames_processed += 1
                 written = 0
@@ -313,7 +321,7 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
                 if written:
                     summary.frames_with_face += 1
             if bar is not None:  # frames up to this batch's last one are done
-                bar.update(batch[-1][0] + 1 - bar.n)
+                bar.update(batch[-1][0] - first + 1 - bar.n)
         summary.complete = True
         if bar is not None:
             bar.update(counter["read"] - bar.n)

@@ -255,3 +255,15 @@ def test_a_face_that_flow_cannot_follow_is_detected(grace_hopper, tmp_path, dete
     assert summary.frames_without_face == 2
     shift = np.subtract(faces[3]["points5"], faces[2]["points5"]).mean(axis=0)
     np.testing.assert_allclose(shift, [3, 2], atol=0.5)
+
+
+def test_a_segment_keeps_the_video_frame_numbers(video_a_3s, tmp_path, capsys):
+    out = tmp_path / "seg"
+    assert main(["extract", str(video_a_3s), "--out", str(out), "--start", "1", "--end", "1.2", "--quiet"]) == 0
+    data = read_faces_json(out)
+    assert data["start"] == 1.0 and data["end"] == 1.2
+    assert [f["frame"] for f in data["faces"]] == list(range(30, 36))  # 30 fps: frames 30-35
+    assert all(abs(f["time"] - f["frame"] / 30) < 1e-3 for f in data["faces"])
+    assert data["faces"][0]["file"].endswith("_000030_0.png")
+    assert main(["extract", str(video_a_3s), "--out", str(tmp_path / "late"), "--start", "9"]) == 1
+    assert "beyond the end" in capsys.readouterr().err

@@ -15,6 +15,8 @@ def add_arguments(parser):
     parser.add_argument("--detect-every", type=int, default=None, metavar="K",
                         help="run the detector on every K-th processed frame, follow the faces with optical "
                              "flow in between (default 2; 1 = detect on every frame)")
+    parser.add_argument("--start", type=float, default=None, metavar="S", help="start at S seconds (default 0)")
+    parser.add_argument("--end", type=float, default=None, metavar="S", help="stop at S seconds (default: the end)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N video frames")
     parser.add_argument("--all-faces", action="store_true",
                         help="keep every face of a frame (default: only the largest)")
@@ -34,7 +36,7 @@ def run(args):
 
     detect_every = DETECT_EVERY if args.detect_every is None else args.detect_every
     summary = extract_video(args.video, args.out, every=args.every, landmarks=args.landmarks, min_face=args.min_face,
-                            detect_every=detect_every,
+                            detect_every=detect_every, start=args.start, end=args.end,
                             max_frames=args.max_frames, all_faces=args.all_faces, min_sharpness=args.min_sharpness,
                             size=args.size, overwrite=args.overwrite, device=args.device,
                             batch_size=args.batch_size, progress=not args.quiet)
