@@ -153,9 +153,10 @@ def fill(template: str, **values) -> str:
 
 EXTRACT = """
 #@title Extract faces: detect, align, crude eye masks
-#@markdown `MAX_FRAMES` = 0 reads the whole video; `EVERY` = N keeps every N-th frame.
+#@markdown `MAX_FRAMES` = 0 reads the whole video; `EVERY` = N keeps every N-th frame; `DETECT_EVERY` = K runs the detector on every K-th kept frame and follows the faces by optical flow in between (1 = detect on every frame).
 MAX_FRAMES = 0  #@param {type:"integer"}
 EVERY = 1  #@param {type:"integer"}
+DETECT_EVERY = 2  #@param {type:"integer"}
 LANDMARKS = "auto"  #@param ["auto", "fan", "dlib", "mtcnn"]
 MIN_FACE = 40  #@param {type:"integer"}
 #@markdown Keep a face set already in the workspace instead of extracting again.
@@ -168,8 +169,8 @@ for label, video in (("person_a", video_a), ("person_b", video_b)):
     if SKIP_EXISTING and colab.has_faces(faces[label]):
         print(f"{label}: using the faces already in {faces[label]}")
         continue
-    summary = extract_video(video, faces[label], every=EVERY, landmarks=LANDMARKS, min_face=MIN_FACE,
-                            max_frames=12 if FAST else (MAX_FRAMES or None), overwrite=True)
+    summary = extract_video(video, faces[label], every=EVERY, detect_every=DETECT_EVERY, landmarks=LANDMARKS,
+                            min_face=MIN_FACE, max_frames=12 if FAST else (MAX_FRAMES or None), overwrite=True)
     print(summary)
 """
 
