@@ -325,7 +325,7 @@ class VideoConverter:
         per_frame = []
         for i, frame in enumerate(frames):
             found, followed = detections.get(i), None
-            if found is None and any(t.box is not None for t in tracker.tracks.values()):
+            if found is None and tracker.following:
                 followed = tracker.follow(frame)
                 if followed is None:  # flow lost a face: detect here, or its original would flash for a frame
                     found = self.detect([frame])[0]

@@ -140,6 +140,11 @@ class FaceTracker:
                 moved[tid] = flowed
         return moved
 
+    @property
+    def following(self) -> bool:
+        """Whether a face seen on the last frame is being followed."""
+        return any(track.box is not None for track in self.tracks.values())
+
     def follow(self, frame: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]] | None:
         """Where optical flow puts every face followed so far in ``frame``
         (track id -> ``(box, points5)``), without advancing the tracks; ``None``
