@@ -170,8 +170,6 @@ class _FaceFinder:
     def find(self, frames: list[np.ndarray]) -> list[list[tuple]]:
         """The kept faces of each frame (largest first); updates the summary's counts."""
         first, self.seen = self.seen, self.seen + len(frames)
-        if self.detect_every == 1:
-            return [self._keep(frame, *found, True) for frame, found in zip(frames, self._detect(frames))]
         scheduled = [i for i in range(len(frames)) if (first + i) % self.detect_every == 0]
         detections = dict(zip(scheduled, self._detect([frames[i] for i in scheduled])))
         faces: list[list[tuple] | None] = [None] * len(frames)

@@ -157,10 +157,9 @@ class FaceDetector:
         for frame, frame_boxes in zip(frames, per_image):
             h, w = frame.shape[:2]
             # the square about the box that O-Net sees in the cascade, clipped to the frame the same way
-            edges = np.trunc(_square(frame_boxes)).astype(np.int64)
-            for x0, y0, x1, y1 in edges:
-                x0, y0, x1, y1 = max(x0, 1) - 1, max(y0, 1) - 1, min(x1, w), min(y1, h)
-                crop = frame[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else np.zeros((1, 1, 3), np.uint8)
+            x0, y0, x1, y1, valid = _clip(_square(frame_boxes), w, h)
+            for k in range(len(frame_boxes)):
+                crop = frame[y0[k]:y1[k], x0[k]:x1[k]] if valid[k] else np.zeros((1, 1, 3), np.uint8)
                 crops.append(cv2.resize(crop, (48, 48), interpolation=cv2.INTER_AREA))
         probs = np.zeros(0, np.float32)
         if crops:
@@ -283,16 +282,23 @@ def _regress(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
     return boxes[:, :4] + reg * np.stack([w, h, w, h], axis=1)
 
 
-def _crops(table: torch.Tensor, boxes: np.ndarray, owner: np.ndarray, w: int, h: int, size: int,
-           device: torch.device) -> tuple[torch.Tensor, np.ndarray]:
-    """Area-resampled ``size`` crops of the boxes, clipped to the frame as
-    facenet-pytorch does (no zero padding); also the mask of non-empty boxes."""
+def _clip(boxes: np.ndarray, w: int, h: int) -> tuple[np.ndarray, ...]:
+    """Integer pixel bounds ``x0, y0, x1, y1`` (exclusive ends) of the boxes
+    inside a ``w`` x ``h`` frame, as facenet-pytorch crops them, and the mask
+    of boxes that keep at least one pixel."""
     edges = np.trunc(boxes).astype(np.int64)
     x0 = np.maximum(edges[:, 0], 1) - 1
     y0 = np.maximum(edges[:, 1], 1) - 1
     x1 = np.minimum(edges[:, 2], w)
     y1 = np.minimum(edges[:, 3], h)
-    valid = (x1 > x0) & (y1 > y0)
+    return x0, y0, x1, y1, (x1 > x0) & (y1 > y0)
+
+
+def _crops(table: torch.Tensor, boxes: np.ndarray, owner: np.ndarray, w: int, h: int, size: int,
+           device: torch.device) -> tuple[torch.Tensor, np.ndarray]:
+    """Area-resampled ``size`` crops of the boxes, clipped to the frame as
+    facenet-pytorch does (no zero padding); also the mask of non-empty boxes."""
+    x0, y0, x1, y1, valid = _clip(boxes, w, h)
     args = (torch.from_numpy(a[valid]).to(device) for a in (owner, x0, y0, x1, y1))
     return resample_crops(table, *args, size), valid
 
