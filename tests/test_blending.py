@@ -4,7 +4,7 @@ import pytest
 
 from faceswap_parts.alignment import align_face
 from faceswap_parts.conversion.blending import edge_mask, paste_back
-from faceswap_parts.conversion.layouts import compose, output_size
+from faceswap_parts.conversion.layouts import compose, layout_of, output_size, result_panel
 from faceswap_parts.errors import FaceswapError
 
 POINTS = np.array([[220, 240], [290, 240], [255, 280], [228, 315], [285, 315]], dtype=np.float64)
@@ -54,5 +54,9 @@ def test_layouts(kind, panels):
     out = compose(kind, frame, result, alpha)
     assert out.shape == (20, 30 * panels, 3) and output_size(kind, (30, 20)) == (30 * panels, 20)
     assert (out[:, -30:] == (7 if kind != "triple" else 128)).all()
+    # evaluation finds the layout from the two frame sizes and takes the result back out
+    assert layout_of((out.shape[1], out.shape[0]), (30, 20)) == kind
+    assert np.array_equal(result_panel(out, kind), result)
+    assert layout_of((45, 20), (30, 20)) is None
     with pytest.raises(FaceswapError):
         output_size("quad", (30, 20))

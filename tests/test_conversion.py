@@ -125,6 +125,7 @@ def test_convert_cli_end_to_end(video_a_3s, workdir, tmp_path, capsys):
                  "--resolution", "64"]) == 0
     info = probe(triple)
     assert info.size == (1536, 512) and not info.has_audio and len(read_frames(triple)[0]) == 6
+    assert "evaluate ... --start 1`" in capsys.readouterr().out  # how to score the segment
 
     # a video without audio converts fine; result layout keeps the input size
     again = tmp_path / "again.mp4"

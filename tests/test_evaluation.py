@@ -174,6 +174,24 @@ def test_pairing_matches_nearest_timestamps_across_frame_rates(tmp_path):
         next(paired_frames(str(original), str(long_swap), every=0))
 
 
+def test_pairing_a_segment_converted_with_start(tmp_path):
+    """A video converted with ``--start 0.5`` pairs with the original from 0.5 s on."""
+    from faceswap_parts.evaluation.pairing import paired_frames
+    from faceswap_parts.video import write_video
+
+    original = _numbered_video(tmp_path / "o.mp4", 20, 10)
+    segment = write_video(tmp_path / "seg.mp4", [np.full((32, 32, 3), 8 * k, np.uint8) for k in range(5, 15)], 10)
+    pairs = list(paired_frames(str(original), segment, start=0.5))
+    assert [p.original_index for p in pairs] == list(range(5, 15))
+    assert [round(p.time, 2) for p in pairs] == [round(0.5 + k / 10, 2) for k in range(10)]
+    for p in pairs:  # the same pictures on both sides
+        assert abs(int(p.original.mean()) - int(p.swapped.mean())) <= 3
+    # without the offset the segment would be paired with the original's first second
+    assert abs(int(next(paired_frames(str(original), segment)).original.mean()) - 40) > 20
+    with pytest.raises(FaceswapError, match="beyond the end"):
+        next(paired_frames(str(original), segment, start=5.0))
+
+
 def test_bad_inputs_give_one_line_errors(tmp_path):
     from faceswap_parts.evaluation import EvaluationConfig, evaluate_videos
 
@@ -190,6 +208,8 @@ def test_bad_inputs_give_one_line_errors(tmp_path):
         evaluate_videos(tmp_path / "nope.mp4", video, faces, faces, progress=False)
     with pytest.raises(FaceswapError, match="max-frames"):
         EvaluationConfig(max_frames=0)
+    with pytest.raises(FaceswapError, match="--start"):
+        EvaluationConfig(start=-1)
     from faceswap_parts.images import write_image
 
     write_image(faces / "face.png", np.zeros((64, 64, 3), np.uint8))
@@ -334,6 +354,19 @@ def test_pasted_b_face_scores_high_identity_transfer(tmp_path, a_clip, detector,
     assert report["baseline_identity_transfer_rate"] == 0.0
     assert report["mean_distance_to_b"] < report["mean_distance_to_a"]
     assert report["landmark_error"] > 0  # B's features sit where A's were, not exactly on them
+
+
+@pytest.mark.e2e
+def test_triple_layout_output_is_scored_on_its_result_panel(tmp_path, a_clip, detector, video_a_3s, video_b_3s,
+                                                            face_folders):
+    from faceswap_parts.conversion.layouts import compose
+    from faceswap_parts.video import write_video
+
+    pasted, fps = _paste_b(a_clip, detector, video_b_3s)
+    triple = [compose("triple", frame, swap) for frame, swap in zip(a_clip[0], pasted)]
+    report = _evaluate(video_a_3s, write_video(tmp_path / "triple.mp4", triple, fps), face_folders)
+    assert report["coverage"] == 1.0 and report["identity_transfer_rate"] >= 0.75
+    assert report["inputs"]["swapped"]["layout"] == "triple"
 
 
 @pytest.mark.e2e

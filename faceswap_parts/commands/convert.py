@@ -82,4 +82,7 @@ def run(args) -> int:
     print(f"wrote {result.path}: {result.frames} frames at {result.fps:g} fps, {result.size[0]}x{result.size[1]}, "
           f"{audio}, faces in {result.frames_with_faces} frames, {result.frames / max(result.seconds, 1e-9):.1f} "
           f"frames/s")
+    if args.start:
+        print(f"this segment starts at {args.start:g}s of {args.video}: score it with "
+              f"`faceswap-parts evaluate ... --start {args.start:g}`")
     return 0

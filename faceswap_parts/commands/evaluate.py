@@ -12,6 +12,9 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for report.json and report.html")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="evaluate at most N sampled frames")
     parser.add_argument("--every", type=int, default=1, metavar="N", help="sample every N-th frame (default 1)")
+    parser.add_argument("--start", type=float, default=0.0, metavar="SECONDS",
+                        help="where in the original the swapped video begins: the --start it was converted with "
+                             "(default 0)")
     parser.add_argument("--max-faces", type=int, default=100, metavar="N",
                         help="use at most N images of each face folder (default 100)")
     parser.add_argument("--model", default=None, metavar="WORKDIR",
@@ -24,8 +27,8 @@ def add_arguments(parser):
 def run(args) -> int:
     from faceswap_parts.evaluation import EvaluationConfig, evaluate_videos
 
-    config = EvaluationConfig(max_frames=args.max_frames, every=args.every, max_faces=args.max_faces,
-                              model=args.model, landmarks=args.landmarks, device=args.device)
+    config = EvaluationConfig(max_frames=args.max_frames, every=args.every, start=args.start,
+                              max_faces=args.max_faces, model=args.model, landmarks=args.landmarks, device=args.device)
     report = evaluate_videos(args.original, args.swapped, args.a, args.b, out=args.out, config=config)
 
     def pct(x):

@@ -34,3 +34,19 @@ def compose(output_type: str, frame: np.ndarray, result: np.ndarray, alpha: np.n
         alpha = np.zeros(frame.shape[:2], dtype=np.float32)
     gray = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return np.concatenate([frame, result, np.repeat(gray[..., None], 3, axis=2)], axis=1)
+
+
+def layout_of(output_frame_size: tuple[int, int], input_frame_size: tuple[int, int]) -> str | None:
+    """The output type whose frames of ``input_frame_size`` give ``output_frame_size``
+    (``"result"`` for equal sizes), ``None`` when no layout does."""
+    for output_type in OUTPUT_TYPES:
+        if tuple(output_frame_size) == output_size(output_type, input_frame_size):
+            return output_type
+    return None
+
+
+def result_panel(output_frame: np.ndarray, output_type: str) -> np.ndarray:
+    """The result part of a frame :func:`compose` made with ``output_type``."""
+    width = output_frame.shape[1] // _PANELS[check_output_type(output_type)]
+    start = 0 if output_type == "result" else width  # the result follows the input panel
+    return output_frame[:, start:start + width]

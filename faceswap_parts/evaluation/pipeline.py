@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceswap_parts.conversion.layouts import layout_of, result_panel
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.evaluation import metrics
 from faceswap_parts.evaluation.embeddings import FaceEmbedder, get_embedder
@@ -27,6 +28,8 @@ class EvaluationConfig:
     Attributes:
         max_frames: evaluate at most this many (sampled) frames.
         every: sample every N-th frame of the swapped video.
+        start: the second of the original where the swapped video begins
+            (the ``--start`` its segment was converted with).
         max_faces: embed at most this many images of each face folder.
         device: detector / landmarker device ("auto", "cpu", "cuda").
         landmarks: landmark backend for :func:`faceswap_parts.landmarks.get_landmarker`.
@@ -39,6 +42,7 @@ class EvaluationConfig:
 
     max_frames: int | None = None
     every: int = 1
+    start: float = 0.0
     max_faces: int = 100
     device: str = "auto"
     landmarks: str = "auto"
@@ -56,6 +60,9 @@ class EvaluationConfig:
                 raise FaceswapError(f"{name} (--{name.replace('_', '-')}) must be >= 1, got {getattr(self, name)}")
         if self.max_frames is not None and self.max_frames < 1:
             raise FaceswapError(f"max_frames (--max-frames) must be >= 1, got {self.max_frames}")
+        self.start = float(self.start or 0.0)
+        if self.start < 0:
+            raise FaceswapError(f"start (--start) must be >= 0, got {self.start}")
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -158,11 +165,15 @@ def evaluate_videos(original: str | os.PathLike, swapped: str | os.PathLike, fac
            for label, folder in (("A", faces_a), ("B", faces_b))}
     centroid_a, centroid_b = metrics.centroid(ids["A"].embeddings), metrics.centroid(ids["B"].embeddings)
 
-    frames, tracks, worst = _score_frames(analyzer, original, swapped, info_o.size, config, centroid_a, centroid_b)
+    # a side-by-side or triple output of ``convert`` is scored on its result panel
+    layout = layout_of(info_s.size, info_o.size) or "result"
+    frames, tracks, worst = _score_frames(analyzer, original, swapped, info_o.size, layout, config,
+                                          centroid_a, centroid_b)
     if not any(f["face_in_original"] for f in frames):
         raise FaceswapError(f"no face detected in any of the {len(frames)} scored frames of {original}; "
                             "check the video, or score more frames (--max-frames, --every)")
     report = _summarise(frames, tracks, config, ids, centroid_a, centroid_b, analyzer, info_o, info_s)
+    report["inputs"]["swapped"]["layout"] = layout
     if model is not None:
         from faceswap_parts.evaluation.reconstruction import evaluate_reconstruction
 
@@ -180,19 +191,21 @@ def _expected_pairs(swapped: str, config: EvaluationConfig) -> int:
     return min(n, config.max_frames) if config.max_frames else n
 
 
-def _score_frames(analyzer, original, swapped, size, config, centroid_a, centroid_b):
-    """Analyse every frame pair; returns per-frame dicts, the two tracks and the worst-frames heap."""
+def _score_frames(analyzer, original, swapped, size, layout, config, centroid_a, centroid_b):
+    """Analyse every frame pair (the ``layout`` result panel of each swapped
+    frame); returns per-frame dicts, the two tracks and the worst-frames heap."""
     from tqdm.auto import tqdm
 
     frames, worst = [], []
     tracks = {"original": _Track(centroid_a, centroid_b), "swapped": _Track(centroid_a, centroid_b)}
-    pairs = paired_frames(original, swapped, config.every, config.max_frames)
+    pairs = paired_frames(original, swapped, config.every, config.max_frames, config.start)
     bar = tqdm(total=_expected_pairs(swapped, config), unit="frame", desc="evaluate", disable=not config.progress)
     batch = []
 
     def flush():
         images, same = [], []
         for pair in batch:
+            pair.swapped = result_panel(pair.swapped, layout)
             if pair.swapped.shape[:2] != pair.original.shape[:2]:  # compare in the original's pixel grid
                 pair.swapped = cv2.resize(pair.swapped, size, interpolation=cv2.INTER_AREA)
             # frames the swap left untouched (or a video scored against itself) are analysed once
