@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from faceswap_parts import __version__
-from faceswap_parts.errors import FaceswapError
+from faceswap_parts.errors import FaceswapError, FaceswapWarning
 
 COMMANDS = ("extract", "masks", "train", "convert", "evaluate", "demo")
 
@@ -38,6 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and return a non-zero code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    default_format = warnings.formatwarning
+
+    def one_line(message, category, filename, lineno, line=None):
+        if issubclass(category, FaceswapWarning):
+            return f"faceswap-parts {args.command}: warning: {message}\n"
+        return default_format(message, category, filename, lineno, line)
+
+    warnings.formatwarning = one_line
     try:
         return int(args._run(args) or 0)
     except FaceswapError as err:
@@ -46,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"faceswap-parts {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = default_format
 
 
 if __name__ == "__main__":

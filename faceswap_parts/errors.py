@@ -1,4 +1,4 @@
-"""The one exception type that reaches users as a one-line message."""
+"""The exception and warning types that reach users as one-line messages."""
 
 
 class FaceswapError(Exception):
@@ -8,3 +8,8 @@ class FaceswapError(Exception):
     traceback. Raise it for anything a user can fix (missing file, corrupt
     video, wrong option, missing weights) and say how to fix it.
     """
+
+
+class FaceswapWarning(UserWarning):
+    """A problem the run continues past, worded for the user (the CLI prints
+    it on one line, without the warning's source location)."""

@@ -44,3 +44,28 @@ def test_ci_runs_the_readme_setup_and_test_commands():
     assert setup in ci_lines and test_command in ci_lines
     assert ci_lines.index(setup) < ci_lines.index(test_command)
     assert demo.startswith("faceswap-parts demo")
+
+
+def test_package_warnings_print_as_one_line(monkeypatch, capsys):
+    import sys
+    import warnings
+
+    from faceswap_parts.commands import masks
+    from faceswap_parts.errors import FaceswapWarning
+
+    def run(args):
+        warnings.warn("training without perceptual loss: no weights here", FaceswapWarning)
+        warnings.warn("a library's own warning", UserWarning)
+        return 0
+
+    monkeypatch.setattr(masks, "run", run)
+    # pytest records warnings; print them the way Python does outside tests
+    monkeypatch.setattr(warnings, "showwarning", lambda message, category, filename, lineno, file=None, line=None:
+                        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["masks", "faces"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("faceswap-parts masks: warning: training without perceptual loss: no weights here\n")
+    assert "UserWarning: a library's own warning" in err  # other warnings keep their usual form
+    assert warnings.formatwarning.__name__ == "formatwarning"  # restored after the command

@@ -14,7 +14,7 @@ from faceswap_parts.config import ModelConfig, Phase, TrainConfig
 from faceswap_parts.data import BatchSource, center_crop, load_faceset
 from faceswap_parts.data.dataset import to_model_range
 from faceswap_parts.device import resolve_device
-from faceswap_parts.errors import FaceswapError
+from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.images import write_image
 from faceswap_parts.models import FaceswapModel
 from faceswap_parts.training import checkpoint as ckpt
@@ -206,7 +206,7 @@ class Trainer:
                                                   weights_path=self.config.perceptual_weights or None)
             except FaceswapError as err:
                 self._perceptual_failed = True
-                warnings.warn(f"training without perceptual loss: {err}", stacklevel=2)
+                warnings.warn(f"training without perceptual loss: {err}", FaceswapWarning, stacklevel=2)
                 return None
         return self.perceptual
 
