@@ -172,3 +172,17 @@ def test_perceptual_term_and_its_soft_failure(real_facesets, tmp_path, monkeypat
     assert terms.parts["pl"] > 0
     terms.parts["pl"].backward()
     assert model.decoders["A"].heads[-1].conv.weight.grad.abs().sum() > 0
+
+
+def test_preview_grid_names_its_rows():
+    from faceswap_parts.training.preview import ROWS, preview_grid
+
+    images = {name: np.full((4, 64, 64, 3), 90, np.uint8) for name in ROWS}
+    plain, labelled = preview_grid(images, labels=False), preview_grid(images)
+    assert plain.shape == (8 * 64 + 7 * 2, 4 * 64 + 3 * 2, 3)
+    margin = labelled.shape[1] - plain.shape[1]
+    assert labelled.shape[0] == plain.shape[0] and margin > 40
+    assert np.array_equal(labelled[:, margin:], plain)
+    for k in range(len(ROWS)):  # dark text on white in every row's label
+        label = labelled[k * 66:k * 66 + 64, :margin]
+        assert (label < 100).any() and (label == 255).mean() > 0.7
