@@ -29,6 +29,7 @@ class VideoInfo:
     duration: float
     has_audio: bool
     frame_count: int  # estimated from duration * fps; exact count comes from reading
+    audio_codec: str = ""  # ffmpeg's description of the first audio track, "" without audio
 
 
 def _ffmpeg() -> str:
@@ -65,7 +66,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         raise FaceswapError(f"cannot read video {path}: no video stream")
     duration = float(meta.get("duration") or 0.0)
     return VideoInfo(path=path, fps=fps, size=tuple(meta["size"]), duration=duration,
-                     has_audio=bool(meta.get("audio_codec")), frame_count=int(round(duration * fps)))
+                     has_audio=bool(meta.get("audio_codec")), frame_count=int(round(duration * fps)),
+                     audio_codec=str(meta.get("audio_codec") or ""))
 
 
 class VideoReader:
@@ -76,6 +78,8 @@ class VideoReader:
         start: first second to read (``None`` = from the beginning).
         end: last second, exclusive (``None`` = to the end).
         max_frames: stop after this many frames.
+        first_frame: skip the segment's frames before this index (decoded,
+            so indices stay exactly those of reading the whole segment).
 
     ``info`` holds the metadata; iterating yields ``(index, time_s, frame)``
     where ``index`` counts from the first frame of the segment and ``time_s``
@@ -83,7 +87,7 @@ class VideoReader:
     """
 
     def __init__(self, path: str | os.PathLike, start: float | None = None, end: float | None = None,
-                 max_frames: int | None = None):
+                 max_frames: int | None = None, first_frame: int = 0):
         self.info = probe(path)
         self.start = float(start or 0.0)
         if self.start < 0:
@@ -94,6 +98,7 @@ class VideoReader:
         if self.end is not None and self.end <= self.start:
             raise FaceswapError(f"--end ({self.end:g}s) must be after --start ({self.start:g}s)")
         self.max_frames = max_frames
+        self.first_frame = int(first_frame)
 
     @property
     def fps(self) -> float:
@@ -122,6 +127,8 @@ class VideoReader:
             for index, buf in enumerate(gen):
                 if self.max_frames is not None and index >= self.max_frames:
                     break
+                if index < self.first_frame:
+                    continue
                 frame = np.frombuffer(buf, dtype=np.uint8)
                 if frame.size != w * h * 3:
                     break  # truncated last frame of a damaged file
@@ -211,14 +218,10 @@ class VideoWriter:
         rate = Fraction(self.fps).limit_denominator(1001 * 1000)
         cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p",
                "-s", f"{w + w % 2}x{h + h % 2}", "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "-"]
-        if self.audio is not None:
-            source, start = self.audio
-            cmd += (["-ss", f"{start:.6f}"] if start > 0 else []) + ["-i", os.fspath(source)]
-        cmd += ["-map", "0:v:0", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                "-crf", str(int((1 - self.quality / 10) * 51))] + (["-preset", self.preset] if self.preset else [])
-        if self.audio is not None:
-            # silence-padded audio, cut where the video ends: the frame count never depends on the audio
-            cmd += ["-map", "1:a:0", "-c:a", "aac", "-b:a", "160k", "-af", "apad", "-shortest"]
+        audio_in, audio_out = _audio_args(self.audio)
+        cmd += audio_in + ["-map", "0:v:0", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                           "-crf", str(int((1 - self.quality / 10) * 51))]
+        cmd += (["-preset", self.preset] if self.preset else []) + audio_out
         return cmd + ["-movflags", "+faststart", "-f", "mp4", self.path]
 
     def __enter__(self) -> "VideoWriter":
@@ -273,6 +276,50 @@ class VideoWriter:
             self._log.close()
             if failed and os.path.exists(self.path):
                 os.remove(self.path)  # a half-written file only misleads
+
+
+def _audio_args(audio: tuple[str | os.PathLike, float] | None) -> tuple[list[str], list[str]]:
+    """ffmpeg input and output arguments that add ``audio = (source, start_s)``
+    as the second input's first audio track (none for ``None``)."""
+    if audio is None:
+        return [], []
+    source, start = audio
+    # silence-padded audio, cut where the video ends: the frame count never depends on the audio
+    return ((["-ss", f"{start:.6f}"] if start > 0 else []) + ["-i", os.fspath(source)],
+            ["-map", "1:a:0", "-c:a", "aac", "-b:a", "160k", "-af", "apad", "-shortest"])
+
+
+def concat_videos(parts: list[str | os.PathLike], path: str | os.PathLike,
+                  audio: tuple[str | os.PathLike, float] | None = None, duration: float | None = None) -> str:
+    """Join MP4 parts written by :class:`VideoWriter` with the same settings
+    into ``path`` without re-encoding the video; ``audio`` as in
+    :class:`VideoWriter`. An AAC track is copied rather than re-encoded when
+    ``duration`` (of the joined video, in seconds) says where to cut it."""
+    import tempfile
+
+    if not parts:
+        raise FaceswapError(f"no video parts to join into {path}")
+    path = os.fspath(path)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
+        for part in parts:  # the concat demuxer's quoting: ' becomes '\''
+            listing.write("file '" + os.path.abspath(part).replace("'", "'\\''") + "'\n")
+    audio_in, audio_out = _audio_args(audio)
+    if audio is not None and duration is not None and probe(audio[0]).audio_codec.startswith("aac"):
+        # MP4 holds AAC as is: copying saves the encode (seconds of CPU for a long video); a
+        # shorter track stays shorter (no padding without encoding), a longer one is cut at the video's end
+        audio_out = ["-map", "1:a:0", "-c:a", "copy", "-t", f"{duration:.6f}"]
+    cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", listing.name, *audio_in,
+           "-map", "0:v:0", "-c:v", "copy", *audio_out, "-movflags", "+faststart", "-f", "mp4", path]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        os.remove(listing.name)
+    if done.returncode != 0:
+        if os.path.exists(path):
+            os.remove(path)
+        lines = done.stderr.strip().splitlines()
+        raise FaceswapError(f"ffmpeg could not join the parts of {path}: {lines[-1] if lines else done.returncode}")
+    return path
 
 
 def write_video(path: str | os.PathLike, frames, fps: float, **kwargs) -> str:

@@ -7,6 +7,8 @@ audio, errors) does not depend on how well it was trained.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -155,6 +157,61 @@ def test_a_failure_mid_way_leaves_no_half_video(video_a_3s, model, tmp_path):
         VideoConverter(model, ConverterConfig(max_frames=10, **FAST)).convert(video_a_3s, out, progress=crash)
     assert out.read_bytes() == b"previous result"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_parts_converted_at_once_join_into_the_same_video(video_a_3s, model, tmp_path):
+    """workers=2 (threads, one torch thread each) gives the frames, boxes and
+    audio of one pipeline; only generator rounding and x264 differ."""
+    runs, threads = {}, torch.get_num_threads()
+    for workers in (1, 2):
+        calls = []
+        converter = VideoConverter(model, ConverterConfig(workers=workers, **FAST))
+        result = converter.convert(video_a_3s, tmp_path / f"out{workers}.mp4", progress=lambda *a: calls.append(a))
+        runs[workers] = result, converter.history, read_frames(result.path)[0]
+        assert [done for done, _ in calls] == sorted(done for done, _ in calls) and calls[-1] == (90, 90)
+    (one, boxes_one, frames_one), (two, boxes_two, frames_two) = runs[1], runs[2]
+    assert torch.get_num_threads() == threads  # the threads' share is handed back
+    assert (two.frames, two.frames_with_faces, two.audio) == (one.frames, one.frames_with_faces, one.audio) == (90, 90, True)
+    assert two.timings["detector"] > 0 and two.timings["generator"] > 0
+    # the second part tracked from 30 frames before its first: smoothing runs into the join warmed up
+    assert len(boxes_two) == 90 and max(np.abs(a - b).max() for a, b in zip(boxes_one, boxes_two)) < 0.5
+    assert np.abs(np.stack(frames_one).astype(int) - np.stack(frames_two)).mean(axis=(1, 2, 3)).max() < 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out1.mp4", "out2.mp4"]
+
+
+def test_automatic_workers_split_only_long_videos_on_a_cpu(model, monkeypatch):
+    from faceswap_parts.conversion.converter import MIN_PART_FRAMES
+
+    converter = VideoConverter(model, ConverterConfig(**FAST))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert converter.workers_for(2 * MIN_PART_FRAMES) == 2 and converter.workers_for(2 * MIN_PART_FRAMES - 1) == 1
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert converter.workers_for(10_000) == 1
+    assert VideoConverter(model, ConverterConfig(workers=3, **FAST)).workers_for(2) == 2  # a frame a part at least
+
+
+def test_a_failing_part_stops_the_conversion_and_leaves_nothing(video_a_3s, model, tmp_path, monkeypatch):
+    import tempfile
+
+    from faceswap_parts.conversion import converter as module
+
+    converter = VideoConverter(model, ConverterConfig(workers=2, **FAST))
+    real = converter.generate
+    calls = []
+
+    def generate(self, crops):
+        calls.append(len(crops))
+        if len(calls) == 3:
+            raise FaceswapError("the generator failed")
+        return real(crops)
+
+    monkeypatch.setattr(module.VideoConverter, "generate", generate)
+    before, threads = set(Path(tempfile.gettempdir()).glob("faceswap-parts-convert-*")), torch.get_num_threads()
+    with pytest.raises(FaceswapError, match="the generator failed"):
+        converter.convert(video_a_3s, tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == []
+    assert set(Path(tempfile.gettempdir()).glob("faceswap-parts-convert-*")) == before
+    assert torch.get_num_threads() == threads
 
 
 @pytest.mark.parametrize("case", ["missing video", "corrupt video", "no checkpoint", "wrong resolution",

@@ -40,6 +40,45 @@ def test_segment_and_max_frames(video_a_3s):
     assert [len(b) for b in batches] == [4, 4, 2]
 
 
+def test_first_frame_skips_to_the_same_frames_and_indices(video_a_3s):
+    whole = list(video.VideoReader(video_a_3s, start=0.5, max_frames=40))
+    tail = list(video.VideoReader(video_a_3s, start=0.5, max_frames=40, first_frame=25))
+    assert [i for i, _, _ in tail] == list(range(25, 40))
+    for (i, t, frame), (j, u, same) in zip(tail, whole[25:]):
+        assert (i, t) == (j, u) and np.array_equal(frame, same)
+
+
+def _samples(path, start):
+    """0.5 s of a file's audio from ``start`` s, mono 8 kHz."""
+    import subprocess
+
+    cmd = [video._ffmpeg(), "-loglevel", "error", "-ss", str(start), "-i", str(path), "-t", "0.5",
+           "-vn", "-ac", "1", "-ar", "8000", "-f", "s16le", "-"]
+    return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, np.int16).astype(float)
+
+
+def _same_sound(ours, source):
+    n = min(len(ours), len(source))
+    return n > 3000 and np.corrcoef(ours[:n], source[:n])[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("duration", [1.0, None])  # AAC copied and cut / re-encoded and padded
+def test_concat_joins_parts_exactly_with_the_source_audio(tmp_path, video_a_3s, duration):
+    frames = [np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8) for i in range(30)]
+    parts = [video.write_video(tmp_path / "a.mp4", frames[:12], 30), video.write_video(tmp_path / "b.mp4", frames[12:], 30)]
+    out = video.concat_videos(parts, tmp_path / "joined.mp4", audio=(video_a_3s, 0.5), duration=duration)
+    joined, info = video.read_frames(out)
+    pieces = video.read_frames(parts[0])[0] + video.read_frames(parts[1])[0]
+    assert len(joined) == 30 and all(np.array_equal(a, b) for a, b in zip(joined, pieces))  # not re-encoded
+    assert info.has_audio and info.duration == pytest.approx(1.0, abs=0.1)
+    assert _same_sound(_samples(out, 0.2), _samples(video_a_3s, 0.7))  # in sync with the source
+    with pytest.raises(FaceswapError, match="no video parts"):
+        video.concat_videos([], tmp_path / "none.mp4")
+    with pytest.raises(FaceswapError, match="could not join"):
+        video.concat_videos([tmp_path / "missing.mp4"], tmp_path / "bad.mp4")
+    assert not (tmp_path / "bad.mp4").exists()
+
+
 def test_writer_adds_source_audio_in_the_same_pass(tmp_path, video_a_3s):
     out = tmp_path / "with_audio.mp4"
     with video.VideoWriter(out, 30, (64, 64), audio=(video_a_3s, 0.5)) as writer:
@@ -49,16 +88,7 @@ def test_writer_adds_source_audio_in_the_same_pass(tmp_path, video_a_3s):
     assert info.has_audio and info.duration == pytest.approx(1.0, abs=0.1)
     assert len(video.read_frames(out)[0]) == 30  # audio never adds or drops frames
     # the audio is the source's from 0.5 s on: its waveform matches the source's there
-    import subprocess
-
-    def samples(path, start):
-        cmd = [video._ffmpeg(), "-loglevel", "error", "-ss", str(start), "-i", str(path), "-t", "0.5",
-               "-vn", "-ac", "1", "-ar", "8000", "-f", "s16le", "-"]
-        return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, np.int16).astype(float)
-
-    ours, source = samples(out, 0.2), samples(video_a_3s, 0.7)
-    n = min(len(ours), len(source))
-    assert n > 3000 and np.corrcoef(ours[:n], source[:n])[0, 1] > 0.9
+    assert _same_sound(_samples(out, 0.2), _samples(video_a_3s, 0.7))
 
 
 def test_writer_without_audio_and_odd_sizes(tmp_path):

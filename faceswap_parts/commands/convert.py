@@ -43,6 +43,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--min-face", type=int, default=None, metavar="PX", help="smallest face to swap (default: 40)")
     parser.add_argument("--all-faces", action="store_true", help="swap every face, not only the largest")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="frames per batch (default: 16)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="convert the video as N parts at once, sharing the CPU threads (default: 0 = 2 on a "
+                             "CPU for videos of 300+ frames, else 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                         help="generator arithmetic; auto = bf16 on CPUs with native bf16, else fp32 (default: auto)")
@@ -58,7 +61,7 @@ def run(args) -> int:
 
     given = {name: getattr(args, name) for name in (
         "kalman_noise", "moving_average", "detect_every", "roi_coverage", "min_face", "batch_size",
-        "encoder_preset")
+        "encoder_preset", "workers")
         if getattr(args, name) is not None}
     config = ConverterConfig(
         direction=args.direction, output_type=args.output_type, color_correction=args.color_correction,

@@ -8,12 +8,15 @@ encode, mux audio.
 >>> swapped = converter.convert_image(image)
 
 Decoding and encoding run in their own threads (ffmpeg does the codec work
-in its own processes), so the main thread only feeds the detector and the
-generator, each on a whole batch of frames at once.
+in its own processes), so the converting thread only feeds the detector and
+the generator, each on a whole batch of frames at once. On a CPU a long video
+is converted as two consecutive parts at once (``workers``), joined without
+re-encoding.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import queue
 import threading
@@ -34,6 +37,14 @@ from faceswap_parts.errors import FaceswapError
 from faceswap_parts.video import X264_PRESETS
 
 DIRECTIONS = ("AtoB", "BtoA")
+#: frames each part after the first tracks before its first frame (see :meth:`VideoConverter.convert`)
+PART_WARMUP_FRAMES = 30
+#: the automatic ``workers`` splits a video only when every part gets at least this many frames
+MIN_PART_FRAMES = 150
+#: a part's extra work, in converted frames: decoding a frame before its start (to keep frame
+#: numbers exact; ffmpeg's seeking is off by one frame on most test videos) and tracking a
+#: warm-up frame (measured with a 64 px lite model on 512 px frames on a 2-core CPU)
+SKIPPED_FRAME_COST, WARMUP_FRAME_COST = 1 / 25, 1 / 3
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -71,6 +82,11 @@ class ConverterConfig:
         audio: copy the source's audio track (for the converted segment).
         encoder_preset: x264 speed preset of the output (see :data:`faceswap_parts.video.X264_PRESETS`);
             slower presets give smaller files at the same quality, at more CPU per frame.
+        workers: convert the video as this many consecutive parts at once,
+            each with an equal share of the CPU threads (``0`` = automatic:
+            two on a CPU with two or more threads for videos of at least
+            :data:`MIN_PART_FRAMES` frames a part, else one). See
+            :meth:`VideoConverter.convert`.
         progress_bar: show a tqdm progress bar.
     """
 
@@ -96,6 +112,7 @@ class ConverterConfig:
     max_frames: int | None = None
     audio: bool = True
     encoder_preset: str = "superfast"
+    workers: int = 0
     progress_bar: bool = True
 
     def __post_init__(self):
@@ -121,6 +138,7 @@ class ConverterConfig:
             (self.max_frames is None or self.max_frames >= 1, f"--max-frames must be >= 1, got {self.max_frames}"),
             (self.encoder_preset in X264_PRESETS,
              f"--encoder-preset must be one of {', '.join(X264_PRESETS)}, got {self.encoder_preset!r}"),
+            (self.workers >= 0, f"--workers must be >= 0 (0 = automatic), got {self.workers}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -139,7 +157,8 @@ class ConversionResult:
     frames_with_faces: int
     audio: bool
     seconds: float
-    timings: dict = field(default_factory=dict)  # seconds in "detector", "generator"
+    timings: dict = field(default_factory=dict)  # seconds in "detector", "generator" (summed over the parts)
+    workers: int = 1  # parts converted at once
 
 
 class _BackgroundWriter:
@@ -173,6 +192,24 @@ class _BackgroundWriter:
         self.thread.join()
         if self.error is not None:
             raise self.error
+
+
+def part_starts(frames: int, workers: int) -> list[int]:
+    """First frame of each of ``workers`` consecutive parts of ``frames``
+    frames, later parts shorter by their extra work (skipped and warm-up
+    frames, see :data:`SKIPPED_FRAME_COST`) so that all parts end together."""
+    def ends(work: float) -> list[float]:  # starts when every part does ``work``
+        starts = [0.0]
+        for k in range(1, workers + 1):
+            extra = 0.0 if k == 1 else SKIPPED_FRAME_COST * starts[-1] + WARMUP_FRAME_COST * PART_WARMUP_FRAMES
+            starts.append(starts[-1] + max(work - extra, 1.0))
+        return starts
+
+    low, high = 0.0, float(frames)
+    for _ in range(40):  # the last start grows with the work per part
+        mid = (low + high) / 2
+        low, high = (mid, high) if ends(mid)[-1] < frames else (low, mid)
+    return [min(round(start), frames) for start in ends(high)[:-1]]
 
 
 def _temp_path(output: Path, tag: str) -> Path:
@@ -391,12 +428,30 @@ class VideoConverter:
         return results[0]
 
     # ------------------------------------------------------------------ video level
+    def workers_for(self, frames: int) -> int:
+        """How many parts :meth:`convert` splits ``frames`` frames into."""
+        import torch
+
+        if self.config.workers:
+            return max(1, min(self.config.workers, frames))
+        if self.device.type != "cpu" or torch.get_num_threads() < 2 or frames < 2 * MIN_PART_FRAMES:
+            return 1
+        return 2
+
     def convert(self, input_path: str | os.PathLike, output_path: str | os.PathLike,
                 progress: Callable[[int, int], None] | None = None) -> ConversionResult:
         """Convert a video segment to an H.264 MP4 (with the source's audio).
 
         The video is written to a hidden file beside ``output_path`` and
         renamed at the end, so a failure never leaves a half video there.
+
+        On a CPU the frames are split into consecutive parts
+        (:meth:`workers_for`) converted at once in threads, each with its
+        share of torch's threads, then joined without re-encoding: two
+        single-threaded pipelines keep two cores busier than one pipeline
+        whose detector and generator use both. Each part after the first
+        starts tracking :data:`PART_WARMUP_FRAMES` frames early, so smoothing
+        runs into the join warmed up.
 
         Args:
             input_path: source video.
@@ -405,7 +460,7 @@ class VideoConverter:
         """
         from tqdm.auto import tqdm
 
-        from faceswap_parts.video import VideoReader, VideoWriter, prefetch
+        from faceswap_parts.video import VideoReader
 
         c = self.config
         input_path, output_path = os.fspath(input_path), os.fspath(output_path)
@@ -414,35 +469,148 @@ class VideoConverter:
         out = Path(output_path)
         tmp_video = _temp_path(out, "video")
         has_audio = c.audio and reader.info.has_audio
+        audio = (input_path, reader.start) if has_audio else None
+        size = output_size(c.output_type, reader.size)
         total = reader.expected_frames()
+        workers = self.workers_for(total)
         self.reset()
         self.timings = {"detector": 0.0, "generator": 0.0}
         t0 = time.perf_counter()
-        done = with_faces = 0
         try:
-            with VideoWriter(tmp_video, reader.fps, output_size(c.output_type, reader.size),
-                             protect=(input_path,), preset=c.encoder_preset,
-                             audio=(input_path, reader.start) if has_audio else None) as writer, \
-                    tqdm(total=total, unit="frame", desc="convert", disable=not c.progress_bar) as bar:
-                background = _BackgroundWriter(writer)
-                try:
-                    for batch in prefetch(reader.batches(c.batch_size)):
-                        frames = [frame for _, _, frame in batch]
-                        for frame in self.convert_frames(frames):
-                            background.write(frame)
-                        with_faces += sum(len(b) > 0 for b in self.history[done:])
-                        done += len(frames)
-                        bar.update(len(frames))
-                        if progress is not None:
-                            progress(done, max(total, done))
-                finally:
-                    background.close()
-                if done == 0:
-                    raise FaceswapError(f"no frames decoded from {input_path} in the requested segment")
+            with tqdm(total=total, unit="frame", desc="convert", disable=not c.progress_bar) as bar:
+                shown = [0]
+
+                def report(frames: int) -> None:
+                    shown[0] += frames
+                    bar.update(frames)
+                    if progress is not None:
+                        progress(shown[0], max(total, shown[0]))
+
+                if workers == 1:
+                    done, with_faces = self._convert_part(reader, tmp_video, size, audio, 0, report)
+                else:
+                    done, with_faces = self._convert_parts(reader, tmp_video, size, audio, total, workers, report)
+            if done == 0:
+                raise FaceswapError(f"no frames decoded from {input_path} in the requested segment")
             os.replace(tmp_video, out)
         finally:
             if tmp_video.exists():
                 tmp_video.unlink()
-        return ConversionResult(path=str(out), frames=done, fps=reader.fps,
-                                size=output_size(c.output_type, reader.size), frames_with_faces=with_faces,
-                                audio=has_audio, seconds=time.perf_counter() - t0, timings=dict(self.timings))
+        return ConversionResult(path=str(out), frames=done, fps=reader.fps, size=size, frames_with_faces=with_faces,
+                                audio=has_audio, seconds=time.perf_counter() - t0, timings=dict(self.timings),
+                                workers=workers)
+
+    def _convert_part(self, reader, path: Path, size, audio, first_kept: int, on_frames: Callable[[int], None],
+                      stop: threading.Event | None = None) -> tuple[int, int]:
+        """Convert ``reader``'s frames from index ``first_kept`` on into ``path``
+        (earlier ones only warm up the tracker); the file is made at the first
+        kept frame. Returns (frames written, frames with a face)."""
+        from faceswap_parts.video import VideoWriter, prefetch
+
+        c = self.config
+        written = with_faces = 0
+        with contextlib.ExitStack() as stack:
+            background = None
+            for batch in prefetch(reader.batches(c.batch_size)):
+                if stop is not None and stop.is_set():
+                    break
+                warm = [frame for index, _, frame in batch if index < first_kept]
+                if warm:
+                    self.track_frames(warm)
+                    self.history.clear()  # only the kept frames' boxes count
+                frames = [frame for index, _, frame in batch if index >= first_kept]
+                if not frames:
+                    continue
+                if background is None:
+                    writer = stack.enter_context(VideoWriter(path, reader.fps, size, protect=(reader.info.path,),
+                                                             preset=c.encoder_preset, audio=audio))
+                    background = _BackgroundWriter(writer)
+                    stack.callback(background.close)
+                seen = len(self.history)
+                for frame in self.convert_frames(frames):
+                    background.write(frame)
+                with_faces += sum(len(boxes) > 0 for boxes in self.history[seen:])
+                written += len(frames)
+                on_frames(len(frames))
+        return written, with_faces
+
+    def _convert_parts(self, reader, path: Path, size, audio, total: int, workers: int,
+                       report: Callable[[int], None]) -> tuple[int, int]:
+        """:meth:`_convert_part` on ``workers`` consecutive parts in threads, joined into ``path``."""
+        import tempfile
+
+        import torch
+
+        from faceswap_parts.video import VideoReader, concat_videos
+
+        c = self.config
+        bounds = part_starts(total, workers) + [c.max_frames]
+        self.detector_for(reader.size)  # made once, shared by the parts
+        if c.parts:
+            _ = self.landmarker
+        parts = [self._part_converter() for _ in range(workers)]
+        results: list[tuple[int, int]] = [(0, 0)] * workers
+        errors: list[BaseException] = []
+        stop, lock, counted = threading.Event(), threading.Lock(), [0]
+
+        def count(frames: int) -> None:
+            with lock:
+                counted[0] += frames
+
+        with tempfile.TemporaryDirectory(prefix="faceswap-parts-convert-") as tmp:
+            files = [Path(tmp) / f"part{k}.mp4" for k in range(workers)]
+
+            def work(k: int) -> None:
+                try:
+                    part_reader = VideoReader(reader.info.path, start=c.start, end=c.end, max_frames=bounds[k + 1],
+                                              first_frame=max(0, bounds[k] - PART_WARMUP_FRAMES))
+                    parts[k]._frame_index = part_reader.first_frame  # detect on the same frames as one pipeline
+                    results[k] = parts[k]._convert_part(part_reader, files[k], size, None, bounds[k], count, stop)
+                except BaseException as err:  # noqa: BLE001 - re-raised in the calling thread
+                    errors.append(err)
+                    stop.set()
+
+            threads = [threading.Thread(target=work, args=(k,), daemon=True, name=f"faceswap-convert-{k}")
+                       for k in range(workers)]
+            torch_threads = torch.get_num_threads()
+            torch.set_num_threads(max(1, torch_threads // workers))
+            shown = 0
+            try:
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    while thread.is_alive():
+                        thread.join(timeout=0.2)
+                        with lock:
+                            new = counted[0] - shown
+                        if new:
+                            report(new)
+                            shown += new
+            except BaseException:
+                stop.set()  # Ctrl-C: let the parts finish their batch, then leave
+                for thread in threads:
+                    thread.join()
+                raise
+            finally:
+                torch.set_num_threads(torch_threads)
+            if errors:
+                raise errors[0]
+            if counted[0] > shown:
+                report(counted[0] - shown)
+            written = [f for f, (frames, _) in zip(files, results) if frames]
+            if written:
+                # a frame's worth beyond the last frame, so the cut never drops it
+                concat_videos(written, path, audio, duration=(sum(r[0] for r in results) + 0.5) / reader.fps)
+        for part in parts:
+            self.history += part.history
+            for key, seconds in part.timings.items():
+                self.timings[key] += seconds
+        self._frame_index = len(self.history)
+        return sum(r[0] for r in results), sum(r[1] for r in results)
+
+    def _part_converter(self) -> "VideoConverter":
+        """A converter sharing this one's model, detectors and landmarker, with its own tracking state."""
+        part = copy.copy(self)
+        part.timings = {"detector": 0.0, "generator": 0.0}
+        part.reset()
+        return part
