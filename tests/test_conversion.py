@@ -180,7 +180,7 @@ def test_parts_converted_at_once_join_into_the_same_video(video_a_3s, model, tmp
 
 
 def test_automatic_workers_split_only_long_videos_on_a_cpu(model, monkeypatch):
-    from faceswap_parts.conversion.converter import MIN_PART_FRAMES
+    from faceswap_parts.conversion.parts import MIN_PART_FRAMES, part_starts
 
     converter = VideoConverter(model, ConverterConfig(**FAST))
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
@@ -188,6 +188,12 @@ def test_automatic_workers_split_only_long_videos_on_a_cpu(model, monkeypatch):
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     assert converter.workers_for(10_000) == 1
     assert VideoConverter(model, ConverterConfig(workers=3, **FAST)).workers_for(2) == 2  # a frame a part at least
+    # later parts are shorter by the frames they decode first and track to warm up
+    assert part_starts(1200, 1) == [0]
+    first, second = part_starts(1200, 2)
+    assert first == 0 and 600 < second < 650
+    starts = part_starts(1200, 3)
+    assert starts[0] == 0 and starts[1] - starts[0] > starts[2] - starts[1] > 1200 - starts[2]
 
 
 def test_a_failing_part_stops_the_conversion_and_leaves_nothing(video_a_3s, model, tmp_path, monkeypatch):

@@ -31,20 +31,13 @@ from faceswap_parts.alignment import align_face, alignment_matrix, invert, trans
 from faceswap_parts.conversion.blending import edge_mask, paste_back
 from faceswap_parts.conversion.color import COLOR_MODES, color_correct
 from faceswap_parts.conversion.layouts import check_output_type, compose, output_size
+from faceswap_parts.conversion.parts import MIN_PART_FRAMES, PART_WARMUP_FRAMES, part_starts, run_parts
 from faceswap_parts.conversion.smoothing import DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, SMOOTHING_METHODS
 from faceswap_parts.conversion.tracking import FaceTracker, TrackedFace
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.video import X264_PRESETS
 
 DIRECTIONS = ("AtoB", "BtoA")
-#: frames each part after the first tracks before its first frame (see :meth:`VideoConverter.convert`)
-PART_WARMUP_FRAMES = 30
-#: the automatic ``workers`` splits a video only when every part gets at least this many frames
-MIN_PART_FRAMES = 150
-#: a part's extra work, in converted frames: decoding a frame before its start (to keep frame
-#: numbers exact; ffmpeg's seeking is off by one frame on most test videos) and tracking a
-#: warm-up frame (measured with a 64 px lite model on 512 px frames on a 2-core CPU)
-SKIPPED_FRAME_COST, WARMUP_FRAME_COST = 1 / 25, 1 / 3
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -192,24 +185,6 @@ class _BackgroundWriter:
         self.thread.join()
         if self.error is not None:
             raise self.error
-
-
-def part_starts(frames: int, workers: int) -> list[int]:
-    """First frame of each of ``workers`` consecutive parts of ``frames``
-    frames, later parts shorter by their extra work (skipped and warm-up
-    frames, see :data:`SKIPPED_FRAME_COST`) so that all parts end together."""
-    def ends(work: float) -> list[float]:  # starts when every part does ``work``
-        starts = [0.0]
-        for k in range(1, workers + 1):
-            extra = 0.0 if k == 1 else SKIPPED_FRAME_COST * starts[-1] + WARMUP_FRAME_COST * PART_WARMUP_FRAMES
-            starts.append(starts[-1] + max(work - extra, 1.0))
-        return starts
-
-    low, high = 0.0, float(frames)
-    for _ in range(40):  # the last start grows with the work per part
-        mid = (low + high) / 2
-        low, high = (mid, high) if ends(mid)[-1] < frames else (low, mid)
-    return [min(round(start), frames) for start in ends(high)[:-1]]
 
 
 def _temp_path(output: Path, tag: str) -> Path:
@@ -536,10 +511,8 @@ class VideoConverter:
 
     def _convert_parts(self, reader, path: Path, size, audio, total: int, workers: int,
                        report: Callable[[int], None]) -> tuple[int, int]:
-        """:meth:`_convert_part` on ``workers`` consecutive parts in threads, joined into ``path``."""
+        """:meth:`_convert_part` on ``workers`` consecutive parts at once, joined into ``path``."""
         import tempfile
-
-        import torch
 
         from faceswap_parts.video import VideoReader, concat_videos
 
@@ -549,64 +522,26 @@ class VideoConverter:
         if c.parts:
             _ = self.landmarker
         parts = [self._part_converter() for _ in range(workers)]
-        results: list[tuple[int, int]] = [(0, 0)] * workers
-        errors: list[BaseException] = []
-        stop, lock, counted = threading.Event(), threading.Lock(), [0]
-
-        def count(frames: int) -> None:
-            with lock:
-                counted[0] += frames
-
         with tempfile.TemporaryDirectory(prefix="faceswap-parts-convert-") as tmp:
             files = [Path(tmp) / f"part{k}.mp4" for k in range(workers)]
 
-            def work(k: int) -> None:
-                try:
-                    part_reader = VideoReader(reader.info.path, start=c.start, end=c.end, max_frames=bounds[k + 1],
-                                              first_frame=max(0, bounds[k] - PART_WARMUP_FRAMES))
-                    parts[k]._frame_index = part_reader.first_frame  # detect on the same frames as one pipeline
-                    results[k] = parts[k]._convert_part(part_reader, files[k], size, None, bounds[k], count, stop)
-                except BaseException as err:  # noqa: BLE001 - re-raised in the calling thread
-                    errors.append(err)
-                    stop.set()
+            def work(k: int, count: Callable[[int], None], stop: threading.Event) -> tuple[int, int]:
+                part_reader = VideoReader(reader.info.path, start=c.start, end=c.end, max_frames=bounds[k + 1],
+                                          first_frame=max(0, bounds[k] - PART_WARMUP_FRAMES))
+                parts[k]._frame_index = part_reader.first_frame  # detect on the same frames as one pipeline
+                return parts[k]._convert_part(part_reader, files[k], size, None, bounds[k], count, stop)
 
-            threads = [threading.Thread(target=work, args=(k,), daemon=True, name=f"faceswap-convert-{k}")
-                       for k in range(workers)]
-            torch_threads = torch.get_num_threads()
-            torch.set_num_threads(max(1, torch_threads // workers))
-            shown = 0
-            try:
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    while thread.is_alive():
-                        thread.join(timeout=0.2)
-                        with lock:
-                            new = counted[0] - shown
-                        if new:
-                            report(new)
-                            shown += new
-            except BaseException:
-                stop.set()  # Ctrl-C: let the parts finish their batch, then leave
-                for thread in threads:
-                    thread.join()
-                raise
-            finally:
-                torch.set_num_threads(torch_threads)
-            if errors:
-                raise errors[0]
-            if counted[0] > shown:
-                report(counted[0] - shown)
-            written = [f for f, (frames, _) in zip(files, results) if frames]
-            if written:
-                # a frame's worth beyond the last frame, so the cut never drops it
-                concat_videos(written, path, audio, duration=(sum(r[0] for r in results) + 0.5) / reader.fps)
+            results = run_parts(work, workers, report)
+            done = sum(frames for frames, _ in results)
+            written = [file for file, (frames, _) in zip(files, results) if frames]
+            if written:  # cut the audio half a frame after the last frame, so the cut never drops it
+                concat_videos(written, path, audio, duration=(done + 0.5) / reader.fps)
         for part in parts:
             self.history += part.history
             for key, seconds in part.timings.items():
                 self.timings[key] += seconds
         self._frame_index = len(self.history)
-        return sum(r[0] for r in results), sum(r[1] for r in results)
+        return done, sum(faces for _, faces in results)
 
     def _part_converter(self) -> "VideoConverter":
         """A converter sharing this one's model, detectors and landmarker, with its own tracking state."""
