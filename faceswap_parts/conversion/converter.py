@@ -431,7 +431,8 @@ class VideoConverter:
         Args:
             input_path: source video.
             output_path: the MP4 to write (its folder must exist; never the input).
-            progress: optional ``callback(frames_done, frames_expected)`` after each batch.
+            progress: optional ``callback(frames_done, frames_expected)`` as frames are done
+                (after each batch; with parts, in this thread, about five times a second).
         """
         from tqdm.auto import tqdm
 
