@@ -301,7 +301,7 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
     summary.complete = False
     try:
         finder = _FaceFinder(detector, detect_every, min_face, all_faces, summary)
-        first = int(round(reader.start * reader.fps))
+        first = reader.start_index
         for batch in _frame_batches(reader, first, every, batch_size * detect_every, counter):
             for (index, t, frame), kept in zip(batch, finder.find([frame for _, _, frame in batch])):
                 summary.frames_processed += 1

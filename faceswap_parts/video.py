@@ -99,6 +99,8 @@ class VideoReader:
             raise FaceswapError(f"--end ({self.end:g}s) must be after --start ({self.start:g}s)")
         self.max_frames = max_frames
         self.first_frame = int(first_frame)
+        #: the whole video's frame number of the segment's first frame (index 0)
+        self.start_index = int(round(self.start * self.fps))
 
     @property
     def fps(self) -> float:
@@ -290,11 +292,14 @@ def _audio_args(audio: tuple[str | os.PathLike, float] | None) -> tuple[list[str
 
 
 def concat_videos(parts: list[str | os.PathLike], path: str | os.PathLike,
-                  audio: tuple[str | os.PathLike, float] | None = None, duration: float | None = None) -> str:
+                  audio: tuple[str | os.PathLike, float] | None = None, duration: float | None = None,
+                  audio_codec: str | None = None) -> str:
     """Join MP4 parts written by :class:`VideoWriter` with the same settings
     into ``path`` without re-encoding the video; ``audio`` as in
     :class:`VideoWriter`. An AAC track is copied rather than re-encoded when
-    ``duration`` (of the joined video, in seconds) says where to cut it."""
+    ``duration`` (of the joined video, in seconds) says where to cut it;
+    ``audio_codec`` is the source's :attr:`VideoInfo.audio_codec` (probed
+    when not given)."""
     import tempfile
 
     if not parts:
@@ -304,7 +309,9 @@ def concat_videos(parts: list[str | os.PathLike], path: str | os.PathLike,
         for part in parts:  # the concat demuxer's quoting: ' becomes '\''
             listing.write("file '" + os.path.abspath(part).replace("'", "'\\''") + "'\n")
     audio_in, audio_out = _audio_args(audio)
-    if audio is not None and duration is not None and probe(audio[0]).audio_codec.startswith("aac"):
+    if audio_codec is None and audio is not None and duration is not None:
+        audio_codec = probe(audio[0]).audio_codec
+    if audio is not None and duration is not None and audio_codec.startswith("aac"):
         # MP4 holds AAC as is: copying saves the encode (seconds of CPU for a long video); a
         # shorter track stays shorter (no padding without encoding), a longer one is cut at the video's end
         audio_out = ["-map", "1:a:0", "-c:a", "copy", "-t", f"{duration:.6f}"]

@@ -536,7 +536,8 @@ class VideoConverter:
             done = sum(frames for frames, _ in results)
             written = [file for file, (frames, _) in zip(files, results) if frames]
             if written:  # cut the audio half a frame after the last frame, so the cut never drops it
-                concat_videos(written, path, audio, duration=(done + 0.5) / reader.fps)
+                concat_videos(written, path, audio, duration=(done + 0.5) / reader.fps,
+                              audio_codec=reader.info.audio_codec)
         for part in parts:
             self.history += part.history
             for key, seconds in part.timings.items():

@@ -39,8 +39,6 @@ def paired_frames(original: str, swapped: str, every: int = 1, max_frames: int |
     swapped_reader = VideoReader(swapped, max_frames=None if max_frames is None else (max_frames - 1) * every + 1)
     original_reader = VideoReader(original, start=start)
     half_frame = 0.5 / original_reader.fps
-    # the segment reader counts frames from ``start``
-    first_index = int(round(original_reader.start * original_reader.fps))
     originals = iter(original_reader)
     prev = next(originals, None)
     nxt = next(originals, None)
@@ -54,7 +52,7 @@ def paired_frames(original: str, swapped: str, every: int = 1, max_frames: int |
             prev, nxt = nxt, next(originals, None)
         if prev is None or time > prev[1] + half_frame + 1e-6:
             break  # the original has ended
-        yield FramePair(index, first_index + prev[0], time, prev[2], frame)
+        yield FramePair(index, original_reader.start_index + prev[0], time, prev[2], frame)
         yielded += 1
     if not yielded:
         raise FaceswapError(f"{swapped} and {original} do not overlap in time: nothing to compare")
