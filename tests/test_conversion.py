@@ -222,7 +222,7 @@ def test_a_failing_part_stops_the_conversion_and_leaves_nothing(video_a_3s, mode
 
 @pytest.mark.parametrize("case", ["missing video", "corrupt video", "no checkpoint", "wrong resolution",
                                   "missing output folder", "start beyond end", "output is input",
-                                  "unknown part"])
+                                  "unknown part", "negative workers"])
 def test_bad_inputs_are_one_line_errors(case, video_a_3s, workdir, tmp_path, capsys):
     video, model_dir, out, extra = str(video_a_3s), str(workdir), tmp_path / "out.mp4", []
     if case == "missing video":
@@ -245,6 +245,8 @@ def test_bad_inputs_are_one_line_errors(case, video_a_3s, workdir, tmp_path, cap
         video = str(out)
     elif case == "unknown part":
         extra = ["--parts", "eyes,ears"]
+    elif case == "negative workers":
+        extra = ["--workers", "-1"]
     before = out.read_bytes() if out.exists() else None
     _one_line_error(capsys, ["convert", video, "--model", model_dir, "--out", str(out), "--quiet", *extra])
     assert (out.read_bytes() if out.exists() else None) == before  # nothing written, input untouched
@@ -252,7 +254,8 @@ def test_bad_inputs_are_one_line_errors(case, video_a_3s, workdir, tmp_path, cap
 
 @pytest.mark.parametrize("kwargs", [dict(detect_every=0), dict(roi_coverage=1.5), dict(direction="AtoC"),
                                     dict(color_correction="lab"), dict(smoothing="median"),
-                                    dict(output_type="quad"), dict(max_frames=0), dict(encoder_preset="turbo")])
+                                    dict(output_type="quad"), dict(max_frames=0), dict(encoder_preset="turbo"),
+                                    dict(workers=-1)])
 def test_bad_config_values_are_errors(kwargs):
     with pytest.raises(FaceswapError):
         ConverterConfig(**kwargs)

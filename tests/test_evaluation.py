@@ -370,6 +370,28 @@ def test_triple_layout_output_is_scored_on_its_result_panel(tmp_path, a_clip, de
 
 
 @pytest.mark.e2e
+def test_cli_start_scores_a_segment_against_the_whole_original(tmp_path, video_a_3s, face_folders):
+    """A segment from 1 s on, as `convert --start 1` writes it, matches the original from 1 s with --start 1."""
+    from faceswap_parts.cli import main
+    from faceswap_parts.video import read_frames, write_video
+
+    frames, info = read_frames(video_a_3s, start=1.0, max_frames=MAX_FRAMES * EVERY)
+    segment = write_video(tmp_path / "segment.mp4", frames, info.fps)
+    reports = {}
+    for start in ("1", "0"):
+        out = tmp_path / f"report{start}"
+        assert main(["evaluate", str(video_a_3s), segment, "--a", str(face_folders[0]), "--b", str(face_folders[1]),
+                     "--out", str(out), "--max-frames", str(MAX_FRAMES), "--every", str(EVERY), "--device", "cpu",
+                     "--start", start]) == 0
+        reports[start] = json.loads((out / "report.json").read_text())
+    aligned, shifted = reports["1"], reports["0"]
+    assert [f["original_index"] for f in aligned["frames"]] == list(range(30, 30 + MAX_FRAMES * EVERY, EVERY))
+    assert aligned["frames"][0]["time"] == pytest.approx(1.0)
+    # the same pictures on both sides: only H.264 re-encoding moves the landmarks
+    assert aligned["landmark_error"] < 0.03 < shifted["landmark_error"]
+
+
+@pytest.mark.e2e
 def test_shaky_video_is_less_stable_than_the_original(tmp_path, a_clip, video_a_3s, face_folders, workdir):
     import cv2
 
