@@ -102,6 +102,16 @@ class VideoReader:
         #: the whole video's frame number of the segment's first frame (index 0)
         self.start_index = int(round(self.start * self.fps))
 
+    def part(self, first_frame: int, max_frames: int | None) -> "VideoReader":
+        """A reader of this segment's frames ``first_frame`` to ``max_frames``
+        (exclusive; ``None`` = to the end), with the same indices, without
+        probing the file again."""
+        import copy
+
+        part = copy.copy(self)
+        part.first_frame, part.max_frames = int(first_frame), max_frames
+        return part
+
     @property
     def fps(self) -> float:
         return self.info.fps
@@ -187,6 +197,8 @@ class VideoWriter:
             imageio does (7 = CRF 15).
         protect: paths that must not be overwritten (the input video).
         preset: x264 speed preset (one of :data:`X264_PRESETS`; ``None`` = x264's default).
+        threads: x264's threads (``None`` = x264's choice, about 1.5 per core); one
+            per encoder is cheapest when several encoders share the cores.
         audio: ``(source, start_s)``: copy ``source``'s first audio track from
             ``start_s`` seconds, encoded in the same pass as the video (AAC),
             padded with silence or cut to the video's length.
@@ -198,13 +210,14 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int], quality: int = 7,
                  protect: tuple[str | os.PathLike, ...] = (), preset: str | None = None,
-                 audio: tuple[str | os.PathLike, float] | None = None):
+                 audio: tuple[str | os.PathLike, float] | None = None, threads: int | None = None):
         self.path = _check_output(path, *protect)
         if not 0 <= quality <= 10:
             raise FaceswapError(f"video quality must be within 0..10, got {quality}")
         if preset is not None and preset not in X264_PRESETS:
             raise FaceswapError(f"x264 preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
         self.preset = preset
+        self.threads = threads
         self.fps = float(fps)
         self.size = tuple(int(s) for s in size)
         self.quality = quality
@@ -223,7 +236,8 @@ class VideoWriter:
         audio_in, audio_out = _audio_args(self.audio)
         cmd += audio_in + ["-map", "0:v:0", "-c:v", "libx264", "-pix_fmt", "yuv420p",
                            "-crf", str(int((1 - self.quality / 10) * 51))]
-        cmd += (["-preset", self.preset] if self.preset else []) + audio_out
+        cmd += (["-preset", self.preset] if self.preset else []) + (["-threads", str(self.threads)] if self.threads else [])
+        cmd += audio_out
         return cmd + ["-movflags", "+faststart", "-f", "mp4", self.path]
 
     def __enter__(self) -> "VideoWriter":

@@ -48,6 +48,17 @@ def test_first_frame_skips_to_the_same_frames_and_indices(video_a_3s):
         assert (i, t) == (j, u) and np.array_equal(frame, same)
 
 
+def test_part_reads_frames_of_the_same_segment_without_probing_again(video_a_3s, monkeypatch):
+    reader = video.VideoReader(video_a_3s, start=0.5)
+    whole = list(reader)
+    monkeypatch.setattr(video, "probe", lambda path: pytest.fail("probed again"))
+    middle = list(reader.part(10, 25))
+    assert [i for i, _, _ in middle] == list(range(10, 25))
+    assert all(np.array_equal(frame, whole[i][2]) for i, _, frame in middle)
+    assert [i for i, _, _ in reader.part(len(whole) - 3, None)] == list(range(len(whole) - 3, len(whole)))
+    assert reader.first_frame == 0 and reader.max_frames is None  # the original is unchanged
+
+
 def _samples(path, start):
     """0.5 s of a file's audio from ``start`` s, mono 8 kHz."""
     import subprocess
@@ -126,6 +137,23 @@ def test_writer_refuses_input_and_missing_folder(tmp_path, video_a_3s):
         video.VideoWriter(video_a_3s, 30, (64, 64), protect=(video_a_3s,))
     with pytest.raises(FaceswapError, match="does not exist"):
         video.VideoWriter(tmp_path / "nope" / "out.mp4", 30, (64, 64))
+
+
+def test_single_threaded_encoder_writes_the_same_frames(tmp_path):
+    y, x = np.mgrid[0:48, 0:64]
+    frames = [np.stack([x * 2 + k * 4, y * 4, np.full_like(x, 40 + k * 10)], axis=-1).astype(np.uint8)
+              for k in range(12)]  # smooth, so 4:2:0 chroma keeps them
+    decoded = {}
+    for threads in (None, 1):
+        out = tmp_path / f"threads{threads}.mp4"
+        with video.VideoWriter(out, 24, (64, 48), preset="superfast", threads=threads) as writer:
+            assert ("-threads" in writer._command()) == (threads is not None)
+            for frame in frames:
+                writer.write(frame)
+        decoded[threads] = [f.astype(int) for _, _, f in video.VideoReader(out)]
+    assert len(decoded[None]) == len(decoded[1]) == len(frames)
+    for one, auto, frame in zip(decoded[1], decoded[None], frames):
+        assert np.abs(one - frame).mean() < 3 and np.abs(one - auto).mean() < 1
 
 
 def test_writer_rejects_unknown_preset_and_quality(tmp_path):
