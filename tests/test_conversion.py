@@ -159,16 +159,27 @@ def test_a_failure_mid_way_leaves_no_half_video(video_a_3s, model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
 
 
-def test_parts_converted_at_once_join_into_the_same_video(video_a_3s, model, tmp_path):
+def test_parts_converted_at_once_join_into_the_same_video(video_a_3s, model, tmp_path, monkeypatch):
     """workers=2 (threads, one torch thread each) gives the frames, boxes and
     audio of one pipeline; only generator rounding and x264 differ."""
+    from faceswap_parts import video
+
+    codec_threads = []  # (decoder, encoder) threads of each pipeline's ffmpeg processes
+    command = video.VideoWriter._command
+    monkeypatch.setattr(video.VideoWriter, "_command", lambda writer: codec_threads.append(writer.threads)
+                        or command(writer))
+    part = video.VideoReader.part
+    monkeypatch.setattr(video.VideoReader, "part", lambda reader, *a: codec_threads.append(a[2]) or part(reader, *a))
     runs, threads = {}, torch.get_num_threads()
     for workers in (1, 2):
+        codec_threads.clear()
         calls = []
         converter = VideoConverter(model, ConverterConfig(workers=workers, **FAST))
         result = converter.convert(video_a_3s, tmp_path / f"out{workers}.mp4", progress=lambda *a: calls.append(a))
         runs[workers] = result, converter.history, read_frames(result.path)[0]
         assert [done for done, _ in calls] == sorted(done for done, _ in calls) and calls[-1] == (90, 90)
+        # parts decode and encode with their share of the threads; one pipeline leaves ffmpeg its choice
+        assert sorted(codec_threads, key=str) == ([None] if workers == 1 else [max(1, threads // 2)] * 4)
     (one, boxes_one, frames_one), (two, boxes_two, frames_two) = runs[1], runs[2]
     assert torch.get_num_threads() == threads  # the threads' share is handed back
     assert (two.frames, two.frames_with_faces, two.audio) == (one.frames, one.frames_with_faces, one.audio) == (90, 90, True)
