@@ -207,16 +207,16 @@ class _FaceFinder:
         return faces
 
 
-def _frame_batches(reader, first: int, every: int, batch_size: int, counter: dict):
-    """Batches of ``(frame number in the video, time, frame)`` for every
-    ``every``-th frame of the segment (whose first frame is number
-    ``first``), decoded in a background thread one batch ahead."""
+def _frame_batches(reader, every: int, batch_size: int, counter: dict):
+    """Batches of ``(frame number in the whole video, time, frame)`` for
+    every ``every``-th frame of the reader's segment, decoded in a
+    background thread one batch ahead."""
     def batches():
         batch = []
         for index, t, frame in reader:
             counter["read"] += 1
             if index % every == 0:
-                batch.append((first + index, t, frame))
+                batch.append((reader.start_index + index, t, frame))
             if len(batch) == batch_size:
                 yield batch
                 batch = []
@@ -301,8 +301,7 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
     summary.complete = False
     try:
         finder = _FaceFinder(detector, detect_every, min_face, all_faces, summary)
-        first = reader.start_index
-        for batch in _frame_batches(reader, first, every, batch_size * detect_every, counter):
+        for batch in _frame_batches(reader, every, batch_size * detect_every, counter):
             for (index, t, frame), kept in zip(batch, finder.find([frame for _, _, frame in batch])):
                 summary.frames_processed += 1
                 written = 0
@@ -319,7 +318,7 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
                 if written:
                     summary.frames_with_face += 1
             if bar is not None:  # frames up to this batch's last one are done
-                bar.update(batch[-1][0] - first + 1 - bar.n)
+                bar.update(batch[-1][0] - reader.start_index + 1 - bar.n)
         summary.complete = True
         if bar is not None:
             bar.update(counter["read"] - bar.n)

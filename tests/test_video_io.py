@@ -42,7 +42,7 @@ def test_segment_and_max_frames(video_a_3s):
 
 def test_first_frame_skips_to_the_same_frames_and_indices(video_a_3s):
     whole = list(video.VideoReader(video_a_3s, start=0.5, max_frames=40))
-    tail = list(video.VideoReader(video_a_3s, start=0.5, max_frames=40, first_frame=25))
+    tail = list(video.VideoReader(video_a_3s, start=0.5).part(25, 40))
     assert [i for i, _, _ in tail] == list(range(25, 40))
     for (i, t, frame), (j, u, same) in zip(tail, whole[25:]):
         assert (i, t) == (j, u) and np.array_equal(frame, same)
