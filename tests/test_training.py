@@ -152,7 +152,7 @@ def test_perceptual_term_and_its_soft_failure(real_facesets, tmp_path, monkeypat
     from faceswap_parts.models import FaceswapModel
     from faceswap_parts.training.objective import generator_losses
 
-    def unavailable(**kwargs):
+    def unavailable(*args, **kwargs):
         raise FaceswapError("could not download the VGGFace2 weights")
 
     monkeypatch.setattr(perceptual, "load_perceptual", unavailable)

@@ -19,6 +19,6 @@ def run(args) -> int:
     from faceswap_parts.demo import run_demo
 
     result = run_demo(args.workdir, fast=args.fast or fast_mode(), device=args.device)
-    print(json.dumps({"video": str(result.video), "preview": str(result.preview),
+    print(json.dumps({"video": str(result.video), "preview": str(result.preview), "scores": result.scores,
                       "seconds": {k: round(v, 1) for k, v in result.seconds.items()}}))
     return 0

@@ -21,6 +21,9 @@ def add_arguments(parser):
                         help="also score the model's A->A and B->B reconstructions (SSIM/PSNR) on the face folders")
     parser.add_argument("--landmarks", default="auto", choices=("auto", "fan", "dlib", "mtcnn"),
                         help="68-point landmark backend (default auto)")
+    parser.add_argument("--embedder", default="dlib-torch", choices=("dlib-torch", "dlib"),
+                        help="identity embedder: dlib's face-recognition ResNet rebuilt in torch and batched "
+                             "(default) or dlib's own (same descriptors, much slower)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
 
@@ -28,7 +31,8 @@ def run(args) -> int:
     from faceswap_parts.evaluation import EvaluationConfig, evaluate_videos
 
     config = EvaluationConfig(max_frames=args.max_frames, every=args.every, start=args.start,
-                              max_faces=args.max_faces, model=args.model, landmarks=args.landmarks, device=args.device)
+                              max_faces=args.max_faces, model=args.model, landmarks=args.landmarks, embedder=args.embedder,
+                              device=args.device)
     report = evaluate_videos(args.original, args.swapped, args.a, args.b, out=args.out, config=config)
 
     def pct(x):

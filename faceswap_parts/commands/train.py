@@ -8,8 +8,8 @@ HELP = "train a faceswap-GAN v2.2 model on face sets A and B (resumes the workdi
 #: Options that define the architecture (taken from the checkpoint when resuming).
 MODEL_OPTIONS = ("resolution", "capacity", "norm", "self_attention", "coverage")
 #: Options stored in TrainConfig; left out on a resume they keep the checkpoint's values.
-TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "perceptual_weights", "gan_loss", "cycle",
-                 "preview_interval", "save_interval", "backup_interval", "keep_backups", "device", "precision",
+TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "perceptual_net", "perceptual_weights", "gan_loss",
+                 "cycle", "preview_interval", "save_interval", "backup_interval", "keep_backups", "device", "precision",
                  "seed", "workers")
 
 
@@ -37,7 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--batch-size", type=int, help="even number, default 8")
     train.add_argument("--perceptual", action=argparse.BooleanOptionalAction, default=None,
                        help="perceptual loss in the phases that use it (default on; skipped with a warning "
-                            "when the VGGFace2 weights cannot be loaded)")
+                            "when no perceptual network can be loaded)")
+    train.add_argument("--perceptual-net", dest="perceptual_net", metavar="NET",
+                       help="auto (default), vggface2 or dlib: auto uses VGGFace2 where its weights are given, "
+                            "cached or downloadable, else dlib's face-recognition ResNet (offline); a resumed "
+                            "run keeps the network it was trained with")
     train.add_argument("--perceptual-weights", metavar="FILE",
                        help="local copy of facenet-pytorch's 20180402-114759-vggface2.pt for the perceptual loss")
     train.add_argument("--gan-loss", help="mixup_lsgan (default) or relativistic_lsgan")

@@ -58,6 +58,18 @@ class FaceAnalyzer:
         embedding = self.embedder.embed(image, boxes, points)[0].astype(np.float64) if embed else None
         return Face(box=box, points5=points5, landmarks=landmarks, embedding=embedding)
 
+    def analyse_batch(self, faces: list) -> list[Face]:
+        """:meth:`analyse` of many ``(image, box, points5)`` at once, with one
+        embedder call for all of them."""
+        embeddings = self.embedder.embed_batch([(image, box.reshape(1, 4), points5.reshape(1, 5, 2))
+                                                for image, box, points5 in faces])
+        out = []
+        for (image, box, points5), embedding in zip(faces, embeddings):
+            face = self.analyse(image, box, points5, embed=False)
+            face.embedding = embedding[0].astype(np.float64)
+            out.append(face)
+        return out
+
 
 def pick_face(detections: tuple[np.ndarray, np.ndarray], near: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -119,13 +131,15 @@ def embed_face_folder(analyzer: FaceAnalyzer, folder: str | os.PathLike, label: 
                 names.append(path.name)
             except FaceswapError:
                 unreadable.append(path.name)
+        batch = []
         for image, name, detections in zip(images, names, analyzer.detect(images) if images else []):
             found = pick_face(detections)
             if found is None:
                 without.append(name)
                 continue
-            embeddings.append(analyzer.embedder.embed(image, found[0][None], found[1][None])[0])
+            batch.append((image, found[0][None], found[1][None]))
             used.append(name)
+        embeddings += [e[0] for e in analyzer.embedder.embed_batch(batch)]
     if not embeddings:
         raise FaceswapError(f"no face found in any image of face folder {label} ({folder}); "
                             "give aligned faces from 'faceswap-parts extract' or clear face photos")

@@ -13,7 +13,7 @@ import numpy as np
 from faceswap_parts.conversion.layouts import layout_of, result_panel
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.evaluation import metrics
-from faceswap_parts.evaluation.embeddings import FaceEmbedder, get_embedder
+from faceswap_parts.evaluation.embeddings import DEFAULT_EMBEDDER, FaceEmbedder, get_embedder
 from faceswap_parts.evaluation.faces import FaceAnalyzer, embed_face_folder, face_folder_images, pick_face
 from faceswap_parts.evaluation.pairing import paired_frames
 from faceswap_parts.video import probe
@@ -33,7 +33,8 @@ class EvaluationConfig:
         max_faces: embed at most this many images of each face folder.
         device: detector / landmarker device ("auto", "cpu", "cuda").
         landmarks: landmark backend for :func:`faceswap_parts.landmarks.get_landmarker`.
-        embedder: embedder name or a :class:`FaceEmbedder` instance.
+        embedder: embedder name (``"dlib-torch"``, the default, or ``"dlib"``:
+            the same descriptors) or a :class:`FaceEmbedder` instance.
         worst_frames: how many frames the report's worst-frames strip shows.
         batch_size: frame pairs per detector call.
         model: a training workdir: also score A->A / B->B reconstructions (SSIM, PSNR).
@@ -46,7 +47,7 @@ class EvaluationConfig:
     max_faces: int = 100
     device: str = "auto"
     landmarks: str = "auto"
-    embedder: str | FaceEmbedder = "dlib"
+    embedder: str | FaceEmbedder = DEFAULT_EMBEDDER
     worst_frames: int = 6
     batch_size: int = 8
     model: str | None = None
@@ -115,7 +116,7 @@ def _thumbnail(frame: np.ndarray, box: np.ndarray) -> np.ndarray:
 
 
 def _load_tools(config: EvaluationConfig) -> FaceAnalyzer:
-    embedder = get_embedder(config.embedder)  # first: its missing-dlib message is the most useful
+    embedder = get_embedder(config.embedder, device=config.device)  # first: its missing-dlib message is the most useful
     detector, landmarker = _detector_and_landmarker(config.device, config.landmarks)
     return FaceAnalyzer(detector, landmarker, embedder)
 
@@ -212,14 +213,19 @@ def _score_frames(analyzer, original, swapped, size, layout, config, centroid_a,
             same.append(np.array_equal(pair.original, pair.swapped))
             images += [pair.original] if same[-1] else [pair.original, pair.swapped]
         detections = iter(analyzer.detect(images))  # one detector call for the whole batch
+        found = []  # (original face, swapped face) of each pair, as (image, box, points5) or None
         for pair, identical in zip(batch, same):
             found_o = pick_face(next(detections))
-            face_o = None if found_o is None else analyzer.analyse(pair.original, *found_o)
-            if identical:
-                face_s = face_o
-            else:
-                found_s = pick_face(next(detections), near=None if found_o is None else found_o[0])
-                face_s = None if found_s is None else analyzer.analyse(pair.swapped, *found_s)
+            found_s = found_o if identical else pick_face(next(detections),
+                                                          near=None if found_o is None else found_o[0])
+            found.append(tuple(None if f is None else (image, *f)
+                               for image, f in ((pair.original, found_o), (pair.swapped, found_s))))
+        wanted = [f for pair_faces, identical in zip(found, same) for f in pair_faces[:1 if identical else 2]
+                  if f is not None]
+        faces = dict(zip(map(id, wanted), analyzer.analyse_batch(wanted)))  # one embedder call
+        for pair, identical, (found_o, found_s) in zip(batch, same, found):
+            face_o = None if found_o is None else faces[id(found_o)]
+            face_s = face_o if identical else None if found_s is None else faces[id(found_s)]
             frames.append({"index": pair.swapped_index, "original_index": pair.original_index,
                            "time": round(pair.time, 4), "face_in_original": face_o is not None,
                            "face_in_swapped": face_s is not None})

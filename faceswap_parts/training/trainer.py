@@ -132,9 +132,11 @@ class Trainer:
         self.swaps_done = 0
         self.history = LossHistory(self.workdir)
         self.perceptual = None  # loaded when a phase first asks for it
+        self.perceptual_net = ""  # the network the perceptual loss used ("" = none yet)
         self._perceptual_failed = False
         if state is not None:
             self._load_state(state)
+            self._check_perceptual_request()
 
     # ------------------------------------------------------------------ parameters
     def _generator_params(self) -> list[torch.nn.Parameter]:
@@ -167,6 +169,7 @@ class Trainer:
             "swaps_done": self.swaps_done,
             "rng": _rng_state(self.device),
             "history": self.history.state(),
+            "perceptual_net": self.perceptual_net,
         }
 
     def _load_state(self, state: dict) -> None:
@@ -180,12 +183,23 @@ class Trainer:
         _set_rng_state(state["rng"], self.device)
         self.history.load_state(state.get("history", {}))
         self.history.truncate_after(self.iteration)
+        self.perceptual_net = str(state.get("perceptual_net", ""))
+
+    def _check_perceptual_request(self) -> None:
+        """A run's perceptual loss keeps the network it started with: its
+        features have a scale of their own, so switching mid-run would change
+        the objective under the trained weights."""
+        used, asked = self.perceptual_net, self.config.perceptual_net
+        if used and self.config.perceptual and asked not in ("auto", used):
+            raise FaceswapError(f"{self.workdir} was trained with the {used} perceptual network; resume with "
+                                f"--perceptual-net {used} (or auto), or start a new workdir for {asked}")
 
     def save(self) -> Path:
         """Write ``checkpoint.pt`` atomically (and ``config.json``, the history CSV)."""
         self.history.flush()
         ckpt.atomic_save(self.state_dict(), self.checkpoint_path)
         ckpt.write_json(self.workdir / "config.json", {"iteration": self.iteration, "precision": self.precision,
+                                                       "perceptual_net": self.perceptual_net,
                                                        "model": self.config.model.to_dict(),
                                                        "train": self.config.to_dict()})
         return self.checkpoint_path
@@ -201,10 +215,15 @@ class Trainer:
         if self.perceptual is None:
             from faceswap_parts.perceptual import load_perceptual
 
+            asked = self.perceptual_net or self.config.perceptual_net  # a resumed run keeps its network
             try:
-                self.perceptual = load_perceptual(device=self.device,
-                                                  weights_path=self.config.perceptual_weights or None)
+                self.perceptual_net, self.perceptual = load_perceptual(
+                    asked, device=self.device, weights_path=self.config.perceptual_weights or None)
             except FaceswapError as err:
+                if self.perceptual_net:
+                    raise FaceswapError(f"{self.workdir} was trained with the {self.perceptual_net} perceptual "
+                                        f"network, which cannot be loaded here: {err} (or resume with "
+                                        f"--no-perceptual)") from None
                 self._perceptual_failed = True
                 warnings.warn(f"training without perceptual loss: {err}", FaceswapWarning, stacklevel=2)
                 return None

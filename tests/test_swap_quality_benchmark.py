@@ -1,0 +1,47 @@
+"""The quality benchmark's logic, run for real on the 3 s clips: extraction,
+training, conversion and scoring of frames the model never trained on."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from faceswap_parts.images import read_image
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORES = ("identity_transfer_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
+          "stability_ratio", "flicker_ratio", "coverage")
+
+
+def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path):
+    out = tmp_path / "bench"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "swap_quality.py"), "--video-a", str(video_a_3s),
+         "--video-b", str(video_b_3s), "--a-split", "2", "--b-split", "2", "--iterations", "3", "--every", "2",
+         "--batch-size", "2", "--perceptual", "off", "--eval-every", "3", "--device", "cpu", "--out", str(out),
+         "--set", "workers=1"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(result) == {"config", "reencoded", "points"}
+    assert result["config"]["iterations"] == 3 and result["config"]["perceptual"] == "off"
+    assert result["config"]["overrides"] == {"workers": 1}
+    assert [p["iteration"] for p in result["points"]] == [2, 3]  # every 2, and the last iteration
+    for entry in [result["reencoded"], *result["points"]]:
+        for direction in ("AtoB", "BtoA"):
+            scores = entry[direction]
+            assert set(scores) == set(SCORES)
+            assert 0 <= scores["identity_transfer_rate"] <= 1 and 0 < scores["coverage"] <= 1
+            assert 0 < scores["mean_distance_to_a"] < 2 and 0 < scores["mean_distance_to_b"] < 2
+            assert 0 < scores["landmark_error"] < 1 and scores["stability_ratio"] > 0
+    first = result["points"][0]
+    assert 0 < first["train_wall_s"] and 0 < first["train_cpu_s"] <= result["points"][1]["train_cpu_s"]
+    # re-encoded, each video still looks like its own person, from frames after the split
+    assert result["reencoded"]["AtoB"]["mean_distance_to_a"] < result["reencoded"]["AtoB"]["mean_distance_to_b"]
+    assert result["reencoded"]["BtoA"]["mean_distance_to_b"] < result["reencoded"]["BtoA"]["mean_distance_to_a"]
+    assert read_image(out / "curves.png").shape[2] == 3
+    sheet = read_image(out / "contact_sheet.png")
+    assert sheet.shape[1] > 4 * 160 and sheet.shape[0] > 2 * 160  # a header and two checkpoint rows
+    assert sorted(p.name for p in (out / "converted").iterdir()) == [
+        "AtoB_000002.mp4", "AtoB_000003.mp4", "BtoA_000002.mp4", "BtoA_000003.mp4"]
