@@ -206,6 +206,7 @@ def plot_curves(points: list[dict], reencoded: dict, path: Path, title: str) -> 
     top = axes.flat[0].secondary_xaxis("top", functions=(
         lambda x: np.interp(x, [0] + its, [0] + cpu), lambda m: np.interp(m, [0] + cpu, [0] + its)))
     top.set_xlabel("training CPU minutes")
+    axes.flat[0].set_title(panels[0][1], pad=30)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=90)

@@ -232,6 +232,8 @@ BATCH_SIZE = <<BATCH>>  #@param {type:"integer"}
 #@markdown Stop (and save) after this many minutes, 0 = no limit.
 MAX_MINUTES = <<MINUTES>>  #@param {type:"number"}
 PERCEPTUAL_LOSS = <<PERCEPTUAL>>  #@param {type:"boolean"}
+#@markdown auto: VGGFace2 where its weights download, else dlib's face network (offline).
+PERCEPTUAL_NET = "auto"  #@param ["auto", "vggface2", "dlib"]
 AUTO_START = True  #@param {type:"boolean"}
 from faceswap_parts.training import TrainConfig, Trainer
 
@@ -244,7 +246,7 @@ if sync.restore():
 trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1]), workdir=str(sync.local),
                               batch_size=2 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
                               backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
-                              progress=False),
+                              perceptual_net=PERCEPTUAL_NET, progress=False),
                   requested_model=colab.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})
 print(f"model: {trainer.config.model}; starting at iteration {trainer.iteration}")
 """

@@ -66,6 +66,8 @@ def _given(args, names) -> dict:
 
 
 def run(args) -> int:
+    import signal
+    import sys
     from pathlib import Path
 
     from faceswap_parts.config import ModelConfig, TrainConfig
@@ -78,9 +80,20 @@ def run(args) -> int:
     requested_model = _given(args, MODEL_OPTIONS)
     ModelConfig.from_dict(requested_model)  # validates the values before any file is read
     options = _given(args, TRAIN_OPTIONS)
-    path = checkpoint_path(Path(args.workdir).expanduser())
+    workdir = Path(args.workdir).expanduser()
+    if workdir.exists() and not workdir.is_dir():  # before minutes of loading faces and building the model
+        raise FaceswapError(f"--workdir {workdir} is a file; give a folder (it is created if missing)")
+    path = checkpoint_path(workdir)
     if path.exists():
-        saved = load_checkpoint(path, mmap=True)["train_config"]
+        saved_state = load_checkpoint(path, mmap=True)
+        saved, done = saved_state["train_config"], int(saved_state["iteration"])
+        if done > args.iterations:
+            raise FaceswapError(f"{path} is already at iteration {done}; --iterations is the total to reach, "
+                                f"so give more than {done} to train on")
+        if done == args.iterations:
+            print(f"{path} is already at iteration {done} of {args.iterations}: nothing to do "
+                  f"(raise --iterations to train on)")
+            return 0
         base = {k: v for k, v in saved.items() if k != "workdir"}
     else:
         missing = [f"--{k[0]}" for k in ("a_dir", "b_dir") if k not in options]
@@ -89,6 +102,8 @@ def run(args) -> int:
         base = {}
     config = TrainConfig.from_dict({**base, **options, "workdir": args.workdir,
                                     "progress": not args.no_progress})
+    if config.a_dir and config.b_dir and Path(config.a_dir).resolve() == Path(config.b_dir).resolve():
+        raise FaceswapError(f"--a and --b are the same folder ({config.a_dir}); give the faces of two people")
     trainer = Trainer(config, requested_model=requested_model)
     for faces in trainer.faces.values():
         print(faces.summary())
@@ -96,6 +111,20 @@ def run(args) -> int:
     if start:
         print(f"resuming {path} at iteration {start} of {args.iterations}")
     print(f"device {trainer.device}, precision {trainer.precision}, model {config.model.to_dict()}")
-    result = trainer.train(args.iterations)
+    # Cloud runtimes, schedulers and `timeout` stop a job with SIGTERM: treat it
+    # like Ctrl-C, so the trainer saves a checkpoint before the process ends.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        result = trainer.train(args.iterations)
+    except KeyboardInterrupt:
+        print(f"stopped at iteration {trainer.iteration} of {args.iterations}; checkpoint saved: "
+              f"{trainer.checkpoint_path} (run the same command to resume)", file=sys.stderr)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(f"iteration {result.iteration} of {result.total}; checkpoint {trainer.checkpoint_path}")
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -38,6 +38,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete what a save of ``path`` killed mid-write left behind (hidden
+    ``.NAME.*.tmp`` files beside it); returns what was removed. Call it only
+    when no other process is saving to the same workdir."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
 def atomic_save(obj, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file beside ``path``, fsync, then
     ``os.replace``: a crash at any moment leaves either the old or the new file."""

@@ -26,6 +26,9 @@ def resolve_precision(name: str, device: torch.device) -> str:
         return "fp32"
     if name not in DTYPES:
         raise FaceswapError(f"precision must be one of auto, fp32, bf16, fp16, got {name!r}")
+    if name == "fp16" and device.type == "cpu":
+        raise FaceswapError("--precision fp16 is not for CPUs: they have no fast fp16 arithmetic, so it runs "
+                            "many times slower than fp32; use auto, bf16 or fp32")
     if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise FaceswapError("this GPU has no bf16 support; use --precision fp16 or auto")
     return name

@@ -98,6 +98,7 @@ class Trainer:
         self.workdir = Path(config.workdir).expanduser()
         self.device = resolve_device(config.device)
         self.checkpoint_path = ckpt.checkpoint_path(self.workdir)
+        ckpt.remove_stale_temporaries(self.checkpoint_path)  # left by a save that was killed (kill -9)
         requested_model = dict(requested_model or {})
         state = ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
         if state is not None:

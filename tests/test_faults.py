@@ -1,0 +1,108 @@
+"""Faults and hostile input in training: signals, a killed save's litter,
+paths checked before heavy work, settings that cannot work."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from faceswap_parts.cli import main
+from faceswap_parts.errors import FaceswapError
+from faceswap_parts.training.checkpoint import load_checkpoint
+
+FAST = ["--capacity", "lite", "--no-self-attention", "--batch-size", "2", "--device", "cpu", "--precision", "fp32",
+        "--no-perceptual", "--preview-interval", "0", "--workers", "1", "--no-progress"]
+
+
+def one_line_error(capsys, args, *words):
+    code = main(["train", *map(str, args)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1, err
+    for word in words:
+        assert word in err, err
+
+
+def test_workdir_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    from faceswap_parts import training
+
+    def never(*args, **kwargs):
+        raise AssertionError("faces were loaded before the workdir was checked")
+
+    monkeypatch.setattr(training, "Trainer", never)
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    one_line_error(capsys, ["--a", tmp_path, "--b", tmp_path, "--workdir", target, "--iterations", 5, *FAST],
+                   "is a file")
+    assert target.read_text() == "mine"
+
+
+def test_same_face_folder_for_a_and_b_is_refused(real_facesets, tmp_path, capsys):
+    a = real_facesets[0]
+    one_line_error(capsys, ["--a", a, "--b", a, "--workdir", tmp_path / "w", "--iterations", 1, *FAST],
+                   "--a and --b are the same folder")
+
+
+def test_fp16_on_a_cpu_is_refused_with_the_reason():
+    from faceswap_parts.training.precision import resolve_precision
+
+    with pytest.raises(FaceswapError, match="fp16 is not for CPUs: they have no fast fp16 arithmetic"):
+        resolve_precision("fp16", torch.device("cpu"))
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+
+
+def test_resume_below_or_at_the_total(real_facesets, tmp_path, capsys):
+    workdir = tmp_path / "w"
+    assert main(["train", "--a", str(real_facesets[0]), "--b", str(real_facesets[1]), "--workdir", str(workdir),
+                 "--iterations", "2", *FAST]) == 0
+    capsys.readouterr()
+    one_line_error(capsys, ["--workdir", workdir, "--iterations", 1, "--no-progress"],
+                   "already at iteration 2", "more than 2")
+    assert main(["train", "--workdir", str(workdir), "--iterations", "2", "--no-progress"]) == 0
+    assert "already at iteration 2 of 2: nothing to do" in capsys.readouterr().out
+    assert load_checkpoint(workdir / "checkpoint.pt")["iteration"] == 2
+
+
+def test_a_killed_saves_temporary_file_is_removed_on_the_next_start(real_facesets, tmp_path):
+    from faceswap_parts.config import ModelConfig, TrainConfig
+    from faceswap_parts.training import Trainer
+
+    workdir = tmp_path / "w"
+    workdir.mkdir()
+    # what kill -9 during torch.save leaves: atomic_save's hidden temporary
+    stale = workdir / ".checkpoint.pt.k2x9q1.tmp"
+    stale.write_bytes(b"\0" * 4096)
+    mine = workdir / "notes.tmp"
+    mine.write_text("not ours")
+    Trainer(TrainConfig(a_dir=str(real_facesets[0]), b_dir=str(real_facesets[1]), workdir=str(workdir),
+                        model=ModelConfig(resolution=64, capacity="lite", self_attention=False), batch_size=2,
+                        device="cpu", precision="fp32", perceptual=False, progress=False))
+    assert not stale.exists() and mine.read_text() == "not ours"
+
+
+def test_sigterm_saves_a_checkpoint_and_says_so(real_facesets, tmp_path):
+    """A real `faceswap-parts train` process sent SIGTERM mid-run (what
+    `timeout`, schedulers and cloud runtimes send) saves where it was."""
+    workdir = tmp_path / "w"
+    proc = subprocess.Popen([sys.executable, "-m", "faceswap_parts", "train", "--a", str(real_facesets[0]),
+                             "--b", str(real_facesets[1]), "--workdir", str(workdir), "--iterations", "100000",
+                             "--save-interval", "100000", *FAST], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    lines = []
+    for line in proc.stdout:  # "device ..., precision ..." comes just before the first iteration
+        lines.append(line)
+        if line.startswith("device "):
+            break
+    assert lines and lines[-1].startswith("device "), (lines, proc.stderr.read())
+    time.sleep(5)  # a few iterations
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    state = load_checkpoint(workdir / "checkpoint.pt")
+    assert state["iteration"] >= 1
+    assert f"stopped at iteration {state['iteration']} of 100000; checkpoint saved" in err
+    assert "Traceback" not in err
