@@ -8,6 +8,7 @@ Command modules import heavy libraries (torch, cv2) inside ``run`` so that
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 import warnings
@@ -55,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"faceswap-parts {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:
+        # Permissions and full disks are the user's to fix: say which file, in one line.
+        where = f"{err.filename}: " if err.filename else ""
+        hint = {errno.EACCES: " (give this user access, or choose another folder)",
+                errno.EPERM: " (give this user access, or choose another folder)",
+                errno.ENOSPC: " (free some space; finished work is kept)",
+                errno.EROFS: " (choose a writable folder)"}.get(err.errno, "")
+        print(f"faceswap-parts {args.command}: error: {where}{err.strerror or err}{hint}", file=sys.stderr)
+        return 1
     finally:
         warnings.formatwarning = default_format
 

@@ -472,6 +472,13 @@ def make_masks(folder: str | os.PathLike, parts="eyes", landmarks: str = "auto",
         own = set()
     if not items:
         raise FaceswapError(f"no images in {folder} (expected a face set from 'extract' or a folder of face images)")
+    # Masks are named (and found by training) by the image's name without its extension.
+    by_stem = {}
+    for path, _ in items:
+        if path.stem in by_stem:
+            raise FaceswapError(f"{by_stem[path.stem].name} and {path.name} would share the mask {path.stem}.png; "
+                                f"rename one of them")
+        by_stem[path.stem] = path
     # Refuse before writing anything if a mask file of unknown origin would be replaced.
     if not overwrite:
         for path, _ in items:

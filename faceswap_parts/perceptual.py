@@ -199,16 +199,22 @@ def freeze(module: nn.Module) -> nn.Module:
     return module
 
 
-def load_verified_state_dict(module: nn.Module, path: str | os.PathLike) -> nn.Module:
+def load_verified_state_dict(module: nn.Module, path: str | os.PathLike, fix: str = "delete it and retry"
+                             ) -> nn.Module:
     """Load ``path`` into ``module`` after checking that its keys and tensor
-    shapes are exactly the module's; FaceswapError otherwise."""
+    shapes are exactly the module's; FaceswapError (ending with ``fix``) otherwise.
+    Files that would need pickled code to load are refused, never run."""
     name = os.path.basename(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and torch errors all mean "not a usable weights file"
-        raise FaceswapError(f"{name} is not a readable torch weights file ({err}); delete it and retry") from None
+        # torch's message suggests weights_only=False, i.e. running the file's code: keep only its first line
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if "weights_only" in reason or "Weights only load failed" in reason:
+            reason = "it holds pickled Python objects, which are never loaded"
+        raise FaceswapError(f"{name} is not a readable torch weights file ({reason}); {fix}") from None
     if not isinstance(state, dict):
-        raise FaceswapError(f"{name} does not hold a state dict; delete it and retry")
+        raise FaceswapError(f"{name} does not hold a state dict; {fix}")
     expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
     missing, extra = expected.keys() - got.keys(), got.keys() - expected.keys()
@@ -218,7 +224,7 @@ def load_verified_state_dict(module: nn.Module, path: str | os.PathLike) -> nn.M
                            for label, keys in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong))
                            if keys)
         raise FaceswapError(f"{name} does not match the expected network ({detail or 'non-tensor entries'}); "
-                            f"delete it and retry")
+                            f"{fix}")
     module.load_state_dict(state)
     return module
 
@@ -227,6 +233,18 @@ def fetch_verified(module: nn.Module, urls, filename: str, sha256: str | None, f
     """Download (or reuse from the cache) ``filename``, check its SHA-256 and
     structure, and load it into ``module``."""
     return load_verified_state_dict(module, fetch(urls, filename, sha256, fix))
+
+
+def check_weights_file(path: str | os.PathLike, net: nn.Module | None = None) -> nn.Module:
+    """Load a user-given VGGFace2 weights file into ``net`` (a new
+    :class:`InceptionResnetV1` by default), or raise a one-line
+    :class:`FaceswapError` saying what is wrong with it. The trainer calls it
+    at start, so a wrong file stops the run before any training."""
+    if not os.path.isfile(path):
+        raise FaceswapError(f"perceptual-loss weights {path} not found. {WEIGHTS_FIX}")
+    return load_verified_state_dict(net if net is not None else InceptionResnetV1(), path,
+                                    fix=f"give facenet-pytorch's {VGGFACE2_FILENAME} (or leave --perceptual-weights "
+                                        f"out to use the cache / download)")
 
 
 def load_default_extractor(device: str | torch.device = "cpu", weights_path: str | os.PathLike | None = None,
@@ -241,9 +259,7 @@ def load_default_extractor(device: str | torch.device = "cpu", weights_path: str
     net = InceptionResnetV1()
     weights_path = weights_path or os.environ.get(WEIGHTS_ENV)
     if weights_path:
-        if not os.path.isfile(weights_path):
-            raise FaceswapError(f"perceptual-loss weights {weights_path} not found. {WEIGHTS_FIX}")
-        load_verified_state_dict(net, weights_path)
+        check_weights_file(weights_path, net)
     else:
         fetch_verified(net, VGGFACE2_URLS, VGGFACE2_FILENAME, VGGFACE2_SHA256, WEIGHTS_FIX)
     return FaceFeatures(net, stages).to(device)

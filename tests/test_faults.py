@@ -19,6 +19,10 @@ FAST = ["--capacity", "lite", "--no-self-attention", "--batch-size", "2", "--dev
         "--no-perceptual", "--preview-interval", "0", "--workers", "1", "--no-progress"]
 
 
+class Payload:
+    """Stands for arbitrary pickled code inside a weights file."""
+
+
 def one_line_error(capsys, args, *words):
     code = main(["train", *map(str, args)])
     err = capsys.readouterr().err.strip()
@@ -106,3 +110,93 @@ def test_sigterm_saves_a_checkpoint_and_says_so(real_facesets, tmp_path):
     assert state["iteration"] >= 1
     assert f"stopped at iteration {state['iteration']} of 100000; checkpoint saved" in err
     assert "Traceback" not in err
+
+
+def test_a_wrong_perceptual_weights_file_stops_training_at_start(real_facesets, tmp_path, capsys):
+    """Checked before the first iteration, and torch's hint to load with
+    weights_only=False (which would run the file's code) is never repeated."""
+    import pickle
+
+    hostile = tmp_path / "weights.pt"
+    torch.save({"w": torch.zeros(1), "obj": Payload()}, hostile)
+    on = [arg for arg in FAST if arg not in ("--no-perceptual", "--no-progress")]
+    base = ["--a", real_facesets[0], "--b", real_facesets[1], "--iterations", 1, *on]
+    one_line_error(capsys, [*base, "--workdir", tmp_path / "w1", "--perceptual-weights", hostile, "--no-progress"],
+                   "weights.pt is not a readable torch weights file", "pickled Python objects")
+    code = main(["train", *map(str, base), "--workdir", str(tmp_path / "w2"), "--perceptual-weights",
+                 str(hostile), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and "weights_only=False" not in err and "delete it" not in err
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(pickle.dumps([1, 2, 3]))
+    one_line_error(capsys, [*base, "--workdir", tmp_path / "w3", "--perceptual-weights", garbage, "--no-progress"],
+                   "garbage.pt is not a readable torch weights file")
+    one_line_error(capsys, [*base, "--workdir", tmp_path / "w4", "--perceptual-weights", tmp_path / "none.pt",
+                            "--no-progress"], "none.pt not found")
+    assert not (tmp_path / "w1" / "checkpoint.pt").exists()
+
+
+def test_masks_refuses_two_images_that_would_share_a_mask(tmp_path, grace_hopper, capsys):
+    from faceswap_parts.images import write_image
+
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    write_image(folder / "face.jpg", grace_hopper)
+    write_image(folder / "face.png", grace_hopper[:, ::-1])
+    code = main(["masks", str(folder), "--landmarks", "mtcnn", "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "face.jpg and face.png would share the mask face.png" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["face.jpg", "face.png"]  # nothing written
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs (a full disk within seconds); skipped where mounting is not allowed."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_disk_full_during_a_save_is_one_line_and_keeps_the_old_checkpoint(small_disk):
+    from faceswap_parts.training import checkpoint as ckpt
+
+    path = small_disk / "checkpoint.pt"
+    ckpt.atomic_save({"model_config": {}, "model": {"w": torch.ones(100_000)}}, path)  # 0.4 MB: fits
+    before = path.read_bytes()
+    with pytest.raises(FaceswapError, match="no space left on the device.*the previous checkpoint is kept") as err:
+        ckpt.atomic_save({"model_config": {}, "model": {"w": torch.ones(2_000_000)}}, path)  # 8 MB: does not
+    assert "\n" not in str(err.value)
+    assert path.read_bytes() == before and sorted(p.name for p in small_disk.iterdir()) == ["checkpoint.pt"]
+
+
+def test_train_on_a_full_disk_says_so_in_one_line(real_facesets, small_disk, capsys):
+    one_line_error(capsys, ["--a", real_facesets[0], "--b", real_facesets[1], "--workdir", small_disk / "w",
+                            "--iterations", 1, *FAST], "no space left on the device")
+    assert not list((small_disk / "w").glob(".checkpoint.pt.*"))
+
+
+def test_unreadable_checkpoints_say_what_is_wrong(tmp_path):
+    from faceswap_parts.training import checkpoint as ckpt
+
+    path = tmp_path / "checkpoint.pt"
+    ckpt.atomic_save({"model_config": {}, "model": {"w": torch.ones(50_000)}}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(FaceswapError, match="cut short or damaged.*start a new workdir \\(there are no backups"):
+        ckpt.load_checkpoint(path)
+    path.write_text("my notes")
+    with pytest.raises(FaceswapError, match="not a torch checkpoint file"):
+        ckpt.load_checkpoint(path)
+    torch.save({"model_config": {}, "model": Payload()}, path)
+    with pytest.raises(FaceswapError, match="pickled Python objects, which are never loaded"):
+        ckpt.load_checkpoint(path)
+    (tmp_path / "backups").mkdir()
+    for it in (5000, 10000):
+        (tmp_path / "backups" / f"checkpoint_{it}.pt").write_bytes(data)
+    with pytest.raises(FaceswapError, match="newest: .*checkpoint_10000.pt"):
+        ckpt.load_checkpoint(path)

@@ -6,6 +6,7 @@ tensors), so every load uses ``torch.load(..., weights_only=True)``.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -57,21 +58,42 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file beside ``path``, fsync, then
     ``os.replace``: a crash at any moment leaves either the old or the new file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise FaceswapError(f"cannot write {path}: {_os_reason(err)}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(err, (OSError, RuntimeError)):
+            kept = "the previous checkpoint is kept" if path.exists() else "nothing was saved"
+            raise FaceswapError(f"cannot write {path}: {_os_reason(err)}; {kept}") from None
         raise
     _fsync_dir(path.parent)
+
+
+def _os_reason(err: BaseException) -> str:
+    """What a failed write means for the user. torch.save reports a full disk
+    as a RuntimeError ("unexpected pos") whose cause is buried in its chain."""
+    seen = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "no space left on the device (free some space, then run the same command to resume)"
+        if isinstance(seen, PermissionError):
+            return "permission denied (give this user write access, or choose another folder)"
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(err, RuntimeError) and "unexpected pos" in str(err):
+        return "the write was cut short, most likely because the disk is full"
+    return getattr(err, "strerror", None) or str(err).splitlines()[0]
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = False) -> dict:
@@ -83,12 +105,39 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = Fa
                             f"(faceswap-parts train --workdir {path.parent} ...)")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+    except PermissionError:
+        raise FaceswapError(f"cannot read checkpoint {path}: permission denied (the file is intact; "
+                            f"give this user read access)") from None
+    except OSError as err:
+        raise FaceswapError(f"cannot read checkpoint {path}: {err.strerror or err}") from None
     except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise FaceswapError(f"cannot read checkpoint {path}: {type(err).__name__}; "
-                            f"restore one from {path.parent / BACKUP_DIR} or start a new workdir") from None
+        raise FaceswapError(f"cannot read checkpoint {path}: {_why_unreadable(path, err)}; "
+                            f"{_restore_hint(path)}") from None
     if not isinstance(state, dict) or "model_config" not in state or "model" not in state:
-        raise FaceswapError(f"{path} is not a faceswap-parts checkpoint")
+        raise FaceswapError(f"{path} is not a faceswap-parts checkpoint; {_restore_hint(path)}")
     return state
+
+
+def _why_unreadable(path: Path, err: Exception) -> str:
+    text = str(err)
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head != b"PK\x03\x04":  # torch.save has written zip archives since torch 1.6
+        return "not a torch checkpoint file"
+    if "weights_only" in text.lower() or "unpickl" in text.lower():
+        return "it holds pickled Python objects, which are never loaded"
+    if "central directory" in text or "unexpected pos" in text or "failed finding" in text:
+        return "the file is cut short or damaged (a copy or download that did not finish?)"
+    return f"the file is damaged ({type(err).__name__})"
+
+
+def _restore_hint(path: Path) -> str:
+    backups = sorted((path.parent / BACKUP_DIR).glob("checkpoint_*.pt")) if (path.parent / BACKUP_DIR).is_dir() \
+        else []
+    if backups:
+        newest = max(backups, key=lambda p: int(re.search(r"(\d+)", p.name).group(1)))
+        return f"copy a backup over it (newest: {newest}) or start a new workdir"
+    return "start a new workdir (there are no backups to restore)"
 
 
 def write_backup(path: str | os.PathLike, iteration: int, keep: int) -> Path | None:
