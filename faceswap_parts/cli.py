@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         hint = {errno.EACCES: " (give this user access, or choose another folder)",
                 errno.EPERM: " (give this user access, or choose another folder)",
-                errno.ENOSPC: " (free some space; finished work is kept)",
+                errno.ENOSPC: " (free some space and run it again; saved checkpoints are kept)",
                 errno.EROFS: " (choose a writable folder)"}.get(err.errno, "")
         print(f"faceswap-parts {args.command}: error: {where}{err.strerror or err}{hint}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 
 from faceswap_parts import faceset
 from faceswap_parts.alignment import FACE_COVERAGE, align_face, transform_points
-from faceswap_parts.errors import FaceswapError
+from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.images import write_image
 from faceswap_parts.video import prefetch
 from faceswap_parts.masks import parts_mask, to_uint8
@@ -61,6 +62,9 @@ class ExtractionSummary:
     faces_extra: int = 0
     seconds: float = 0.0
     complete: bool = True
+    #: frames the container announces for the segment, and whether far fewer were read
+    frames_expected: int = 0
+    cut_short: bool = False
 
     @property
     def frames_per_second(self) -> float:
@@ -109,13 +113,6 @@ def raw_crop(frame: np.ndarray, box: np.ndarray) -> np.ndarray:
     left, top = max(int(round(cx - half)), 0), max(int(round(cy - half)), 0)
     right, bottom = min(int(round(cx + half)), w), min(int(round(cy + half)), h)
     return np.ascontiguousarray(frame[top:bottom, left:right])
-
-
-def _write_jpeg(path: Path, image: np.ndarray) -> None:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, RAW_JPEG_QUALITY])
-    if not ok:
-        raise FaceswapError(f"cannot encode {path}")
-    buf.tofile(os.fspath(path))
 
 
 class _Writer:
@@ -320,6 +317,11 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
             if bar is not None:  # frames up to this batch's last one are done
                 bar.update(batch[-1][0] - reader.start_index + 1 - bar.n)
         summary.complete = True
+        summary.frames_expected = reader.expected_frames()
+        short = reader.cut_short(counter["read"])
+        if short:
+            summary.cut_short = True
+            warnings.warn(short, FaceswapWarning, stacklevel=2)
         if bar is not None:
             bar.update(counter["read"] - bar.n)
     finally:
@@ -331,6 +333,8 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, *, every: in
             writer.close()
         finally:
             meta["summary"] = {k: v for k, v in asdict(summary).items() if k not in ("video", "out")}
+            if not summary.complete:  # list only the faces whose files were written (a full disk stops writes)
+                meta["faces"] = [r for r in records if (Path(out) / r["file"]).is_file()]
             faceset.write_faces_json(out, meta)
     summary.seconds = time.perf_counter() - start
     if summary.faces_written == 0:
@@ -380,7 +384,7 @@ def _process_face(frame, box, score, points5, landmarker, size, min_sharpness, o
     masks = {"eyes": f"{faceset.mask_dir('eyes')}/{name}.png"}
     writer.submit(write_image, out / files["file"], crop)
     writer.submit(write_image, out / masks["eyes"], mask)
-    writer.submit(_write_jpeg, out / files["raw_file"], raw_crop(frame, box))
+    writer.submit(write_image, out / files["raw_file"], raw_crop(frame, box), RAW_JPEG_QUALITY)
     return {**files, "masks": masks, "box": _r(box), "points5": _r(points5), "score": round(float(score), 4),
             "sharpness": round(sharp, 1), "matrix": _r(matrix, 5), "landmarks68": _r(lm_crop)}
 

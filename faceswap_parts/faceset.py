@@ -71,8 +71,12 @@ def write_faces_json(folder: str | os.PathLike, data: dict) -> Path:
     # One line per face: readable, diffable, and a fraction of the indented size.
     head = json.dumps(data, indent=1)[:-2]
     body = ",\n".join("  " + json.dumps(face) for face in faces)
-    tmp.write_text(f'{head},\n "faces": [\n{body}\n ]\n}}\n', encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(f'{head},\n "faces": [\n{body}\n ]\n}}\n', encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

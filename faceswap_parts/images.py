@@ -1,6 +1,7 @@
 """Reading and writing still images as RGB ``uint8`` arrays."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -55,12 +56,22 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     return read_image(path)[..., 0]
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an RGB (or single-channel) ``uint8`` array; the format follows the extension."""
+def write_image(path: str | os.PathLike, image: np.ndarray, jpeg_quality: int | None = None) -> None:
+    """Write an RGB (or single-channel) ``uint8`` array; the format follows the
+    extension (``jpeg_quality``: 0-100 for ``.jpg``, OpenCV's default otherwise).
+    A write that fails (a full disk) leaves no file behind."""
     image = np.asarray(image)
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(Path(path).suffix or ".png", image)
+    params = [] if jpeg_quality is None else [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
+    ok, buf = cv2.imencode(Path(path).suffix or ".png", image, params)
     if not ok:
         raise FaceswapError(f"cannot encode image for {path}")
-    buf.tofile(os.fspath(path))
+    try:
+        # not ndarray.tofile: it ignores a failed flush at close, leaving 0-byte files on a full disk
+        with open(path, "wb") as f:
+            f.write(buf.tobytes())
+    except OSError:
+        with contextlib.suppress(OSError):  # a full disk leaves a cut-off file: remove it
+            os.unlink(path)
+        raise

@@ -124,6 +124,16 @@ class VideoReader:
     def size(self) -> tuple[int, int]:
         return self.info.size
 
+    def cut_short(self, frames_read: int) -> str | None:
+        """A one-line warning when a read that ran to its end yielded clearly
+        fewer frames than the container announces (a file cut short that
+        still decodes, its index being at the front), else ``None``."""
+        expected = self.expected_frames()
+        if self.max_frames is not None or expected - frames_read <= max(2, 0.05 * expected):
+            return None
+        return (f"{self.info.path} ended after {frames_read} of the {expected} frames its container announces: "
+                f"the file looks cut short (a copy or download that did not finish?)")
+
     def expected_frames(self) -> int:
         """Estimated number of frames this reader yields (for progress bars)."""
         end = self.info.duration if self.end is None else min(self.end, self.info.duration or self.end)

@@ -200,3 +200,59 @@ def test_unreadable_checkpoints_say_what_is_wrong(tmp_path):
         (tmp_path / "backups" / f"checkpoint_{it}.pt").write_bytes(data)
     with pytest.raises(FaceswapError, match="newest: .*checkpoint_10000.pt"):
         ckpt.load_checkpoint(path)
+
+
+def test_part_folders_of_killed_conversions_are_removed(tmp_path):
+    from faceswap_parts.conversion.parts import PART_FOLDER_PREFIX, remove_stale_part_folders
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = tmp_path / f"{PART_FOLDER_PREFIX}{gone.pid}-abc123"
+    live = tmp_path / f"{PART_FOLDER_PREFIX}{os.getpid()}-def456"
+    other = tmp_path / "faceswap-parts-convert-notes"
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / "part0.mp4").write_bytes(b"\0" * 1000)
+    assert remove_stale_part_folders(tmp_path) == [dead]
+    assert not dead.exists() and live.is_dir() and other.is_dir()
+
+
+def test_a_video_cut_short_that_still_decodes_is_reported(video_a_3s, tmp_path, capsys):
+    """Index at the front (faststart), the end of the file missing: the frames
+    up to the cut decode, so only the count against the container shows it."""
+    import json
+
+    from faceswap_parts.video import VideoReader, read_frames, write_video
+
+    frames, info = read_frames(video_a_3s, max_frames=60)
+    whole = write_video(tmp_path / "whole.mp4", frames, info.fps)
+    data = open(whole, "rb").read()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:len(data) * 2 // 5])
+    reader = VideoReader(cut)
+    read = sum(1 for _ in reader)
+    assert 0 < read < 50
+    assert "ended after" in reader.cut_short(read) and reader.cut_short(60) is None
+    assert VideoReader(whole).cut_short(sum(1 for _ in VideoReader(whole))) is None
+    from faceswap_parts.errors import FaceswapWarning
+
+    with pytest.warns(FaceswapWarning, match=f"ended after {read} of the 60 frames its container announces"):
+        assert main(["extract", str(cut), "--out", str(tmp_path / "faces"), "--landmarks", "mtcnn",
+                     "--device", "cpu"]) == 0
+    summary = json.loads((tmp_path / "faces" / "faces.json").read_text())["summary"]
+    assert summary["cut_short"] is True and summary["frames_expected"] == 60 and summary["frames_read"] == read
+
+
+def test_extract_on_a_full_disk_leaves_no_cut_off_files(video_a_3s, small_disk, capsys):
+    import json
+
+    out = small_disk / "faces"
+    code = main(["extract", str(video_a_3s), "--out", str(out), "--landmarks", "mtcnn", "--device", "cpu"])
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert code == 1 and len(err) == 1 and "No space left on device" in err[0], err
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files and not [p for p in files if p.stat().st_size == 0]
+    assert not list(out.glob("*.tmp"))
+    if (out / "faces.json").is_file():  # written when it fit: it lists only faces that are there
+        for face in json.loads((out / "faces.json").read_text())["faces"]:
+            assert (out / face["file"]).is_file()

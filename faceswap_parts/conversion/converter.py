@@ -21,6 +21,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,10 +32,11 @@ from faceswap_parts.alignment import align_face, alignment_matrix, invert, trans
 from faceswap_parts.conversion.blending import edge_mask, paste_back
 from faceswap_parts.conversion.color import COLOR_MODES, color_correct
 from faceswap_parts.conversion.layouts import check_output_type, compose, output_size
-from faceswap_parts.conversion.parts import MIN_PART_FRAMES, PART_WARMUP_FRAMES, part_starts, run_parts
+from faceswap_parts.conversion.parts import (MIN_PART_FRAMES, PART_FOLDER_PREFIX, PART_WARMUP_FRAMES, part_starts,
+                                            remove_stale_part_folders, run_parts)
 from faceswap_parts.conversion.smoothing import DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, SMOOTHING_METHODS
 from faceswap_parts.conversion.tracking import FaceTracker, TrackedFace
-from faceswap_parts.errors import FaceswapError
+from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.video import X264_PRESETS
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -468,6 +470,9 @@ class VideoConverter:
                     done, with_faces = self._convert_parts(reader, tmp_video, size, audio, total, workers, report)
             if done == 0:
                 raise FaceswapError(f"no frames decoded from {input_path} in the requested segment")
+            short = reader.cut_short(done)
+            if short:
+                warnings.warn(short, FaceswapWarning, stacklevel=2)
             os.replace(tmp_video, out)
         finally:
             if tmp_video.exists():
@@ -526,7 +531,8 @@ class VideoConverter:
         if c.parts:
             _ = self.landmarker
         parts = [self._part_converter() for _ in range(workers)]
-        with tempfile.TemporaryDirectory(prefix="faceswap-parts-convert-") as tmp:
+        remove_stale_part_folders()  # left by conversions that were killed
+        with tempfile.TemporaryDirectory(prefix=f"{PART_FOLDER_PREFIX}{os.getpid()}-") as tmp:
             files = [Path(tmp) / f"part{k}.mp4" for k in range(workers)]
 
             def work(k: int, count: Callable[[int], None], stop: threading.Event) -> tuple[int, int]:

@@ -7,7 +7,10 @@ pipeline whose detector and generator each use both (docs/conversion.md,
 """
 from __future__ import annotations
 
+import os
+import re
 import threading
+from pathlib import Path
 from typing import Callable, TypeVar
 
 #: frames each part after the first tracks before its first frame, so its smoothing is warmed up at the join
@@ -95,3 +98,33 @@ def run_parts(work: Callable[[int, Callable[[int], None], threading.Event], T], 
     if counted[0] > shown:
         report(counted[0] - shown)
     return results
+
+
+#: temporary folders of a conversion's parts: ``<prefix><pid>-<random>`` in the temp dir
+PART_FOLDER_PREFIX = "faceswap-parts-convert-"
+
+
+def remove_stale_part_folders(root: str | os.PathLike | None = None) -> list[Path]:
+    """Delete part folders whose conversion process no longer runs (a kill -9
+    leaves them, with whole video parts inside); returns what was removed."""
+    import shutil
+    import tempfile
+
+    removed = []
+    for folder in Path(root or tempfile.gettempdir()).glob(f"{PART_FOLDER_PREFIX}*-*"):
+        match = re.fullmatch(rf"{PART_FOLDER_PREFIX}(\d+)-.+", folder.name)
+        if not match or not folder.is_dir() or _process_alive(int(match.group(1))):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
