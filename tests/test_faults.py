@@ -256,3 +256,66 @@ def test_extract_on_a_full_disk_leaves_no_cut_off_files(video_a_3s, small_disk, 
     if (out / "faces.json").is_file():  # written when it fit: it lists only faces that are there
         for face in json.loads((out / "faces.json").read_text())["faces"]:
             assert (out / face["file"]).is_file()
+
+
+def _flip_byte_in_tensor_data(path) -> None:
+    """Flip one byte inside the largest stored tensor of a torch zip file:
+    the file still loads; only the digest can tell."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = max((i for i in archive.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
+    with open(path, "r+b") as f:
+        f.seek(info.header_offset + 26)
+        name_len, extra_len = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+        offset = info.header_offset + 30 + name_len + extra_len + info.file_size // 2
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0x10]))
+
+
+def test_a_silently_corrupted_checkpoint_is_refused_and_a_good_backup_named(real_facesets, tmp_path):
+    from faceswap_parts.config import ModelConfig, TrainConfig
+    from faceswap_parts.training import Trainer
+    from faceswap_parts.training import checkpoint as ckpt
+
+    workdir = tmp_path / "w"
+    config = TrainConfig(a_dir=str(real_facesets[0]), b_dir=str(real_facesets[1]), workdir=str(workdir),
+                         model=ModelConfig(resolution=64, capacity="lite", self_attention=False), batch_size=2,
+                         device="cpu", precision="fp32", perceptual=False, preview_interval=0, save_interval=1,
+                         backup_interval=1, keep_backups=3, workers=0, progress=False)
+    Trainer(config).train(2)
+    state = ckpt.load_checkpoint(workdir / "checkpoint.pt")
+    assert state["digest"] == ckpt.payload_digest(state)
+    # the newest backup is a hard link of the checkpoint it was made from: one flip damages both
+    _flip_byte_in_tensor_data(workdir / "checkpoint.pt")
+    assert torch.load(workdir / "checkpoint.pt", weights_only=True)["iteration"] == 2  # still loads
+    with pytest.raises(FaceswapError, match="is corrupted: its weights do not match the digest.*newest good: "
+                                            ".*checkpoint_000001.pt") as err:
+        Trainer(config)
+    assert "\n" not in str(err.value)
+    assert ckpt.load_checkpoint(workdir / "checkpoint.pt", mmap=True)["iteration"] == 2  # a config peek still works
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A read-only tmpfs (writes fail as they would in a folder the user may
+    not write: root passes permission checks, so a read-only file system is
+    what a root test can refuse with); skipped where mounting is not allowed."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1M", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a read-only tmpfs here (needs root): {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_unwritable_output_folders_are_one_line_errors(video_a_3s, real_facesets, read_only_dir, capsys):
+    code = main(["extract", str(video_a_3s), "--out", str(read_only_dir / "faces"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert code == 1 and len(errors) == 1 and "Read-only file system" in errors[0] and "Traceback" not in err
+    one_line_error(capsys, ["--a", real_facesets[0], "--b", real_facesets[1], "--workdir", read_only_dir / "w",
+                            "--iterations", 1, *FAST], "Read-only file system")

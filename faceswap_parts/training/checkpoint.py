@@ -7,6 +7,7 @@ tensors), so every load uses ``torch.load(..., weights_only=True)``.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -115,7 +116,42 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = Fa
                             f"{_restore_hint(path)}") from None
     if not isinstance(state, dict) or "model_config" not in state or "model" not in state:
         raise FaceswapError(f"{path} is not a faceswap-parts checkpoint; {_restore_hint(path)}")
+    if not mmap:  # a peek at the configs reads no weights, so it cannot check them
+        verify_digest(state, path)
     return state
+
+
+def payload_digest(state: dict) -> str:
+    """SHA-256 over every tensor of ``state`` (names, dtypes, shapes and
+    bytes, in a fixed order): saved in the checkpoint as ``digest`` so a file
+    that loads but was silently changed (a flipped bit on a synced drive) is
+    caught on load."""
+    digest = hashlib.sha256()
+
+    def visit(prefix: str, value) -> None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous()
+            digest.update(f"{prefix}|{t.dtype}|{tuple(t.shape)}|".encode())
+            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(value, dict):
+            for key in sorted(value, key=str):
+                if not (prefix == "" and key == "digest"):
+                    visit(f"{prefix}/{key}", value[key])
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                visit(f"{prefix}/{i}", item)
+
+    visit("", state)
+    return digest.hexdigest()
+
+
+def verify_digest(state: dict, path: Path) -> None:
+    """Raise :class:`FaceswapError` if ``state`` (loaded from ``path``) does
+    not match the digest saved with it; checkpoints without one pass."""
+    saved = state.get("digest")
+    if saved and payload_digest(state) != saved:
+        raise FaceswapError(f"checkpoint {path} is corrupted: its weights do not match the digest saved with "
+                            f"them (changed after it was written); {_restore_hint(path, verify=True)}")
 
 
 def _why_unreadable(path: Path, err: Exception) -> str:
@@ -131,12 +167,23 @@ def _why_unreadable(path: Path, err: Exception) -> str:
     return f"the file is damaged ({type(err).__name__})"
 
 
-def _restore_hint(path: Path) -> str:
-    backups = sorted((path.parent / BACKUP_DIR).glob("checkpoint_*.pt")) if (path.parent / BACKUP_DIR).is_dir() \
-        else []
+def _restore_hint(path: Path, verify: bool = False) -> str:
+    """Which backup to restore: the newest (``verify``: the newest that loads
+    and matches its digest)."""
+    folder = path.parent / BACKUP_DIR
+    backups = sorted(folder.glob("checkpoint_*.pt"), key=lambda p: int(re.search(r"(\d+)", p.name).group(1)),
+                     reverse=True) if folder.is_dir() else []
+    for backup in backups:
+        if verify:
+            try:
+                state = torch.load(backup, map_location="cpu", weights_only=True)
+                if state.get("digest") and payload_digest(state) != state["digest"]:
+                    continue
+            except Exception:  # noqa: BLE001 - an unreadable backup is skipped
+                continue
+        return f"copy a backup over it (newest{' good' if verify else ''}: {backup}) or start a new workdir"
     if backups:
-        newest = max(backups, key=lambda p: int(re.search(r"(\d+)", p.name).group(1)))
-        return f"copy a backup over it (newest: {newest}) or start a new workdir"
+        return "no backup is intact either; start a new workdir"
     return "start a new workdir (there are no backups to restore)"
 
 

@@ -161,8 +161,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict:
-        """Everything needed to resume, as tensors and plain containers."""
-        return {
+        """Everything needed to resume, as tensors and plain containers, with
+        the digest of its tensors (checked when it is loaded)."""
+        state = {
             "format": ckpt.FORMAT_VERSION,
             "model_config": self.config.model.to_dict(),
             "train_config": self.config.to_dict(),
@@ -176,6 +177,8 @@ class Trainer:
             "history": self.history.state(),
             "perceptual_net": self.perceptual_net,
         }
+        state["digest"] = ckpt.payload_digest(state)
+        return state
 
     def _load_state(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
