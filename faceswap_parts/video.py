@@ -57,7 +57,10 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     gen = imageio_ffmpeg.read_frames(path)
     try:
         meta = next(gen)
-    except (OSError, RuntimeError, StopIteration):
+    except (OSError, RuntimeError, StopIteration) as err:
+        text = str(err)
+        if "Stream #" in text and "Video:" not in text:  # ffmpeg read the file and found only other streams
+            raise FaceswapError(f"cannot read video {path}: it has no video stream (an audio-only file?)") from None
         raise FaceswapError(f"cannot read video {path}: not a video file or corrupt") from None
     finally:
         gen.close()

@@ -319,3 +319,47 @@ def test_unwritable_output_folders_are_one_line_errors(video_a_3s, real_facesets
     assert code == 1 and len(errors) == 1 and "Read-only file system" in errors[0] and "Traceback" not in err
     one_line_error(capsys, ["--a", real_facesets[0], "--b", real_facesets[1], "--workdir", read_only_dir / "w",
                             "--iterations", 1, *FAST], "Read-only file system")
+
+
+def test_an_audio_only_file_is_named_as_such(tmp_path):
+    import imageio_ffmpeg
+
+    from faceswap_parts.video import probe
+
+    audio = tmp_path / "voice.m4a"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "sine=d=1",
+                    str(audio)], check=True)
+    with pytest.raises(FaceswapError, match="it has no video stream"):
+        probe(audio)
+    (tmp_path / "junk.mp4").write_bytes(b"junk" * 100)
+    with pytest.raises(FaceswapError, match="not a video file or corrupt"):
+        probe(tmp_path / "junk.mp4")
+
+
+def test_sigkill_during_a_real_save_keeps_the_old_checkpoint_and_the_litter_goes(real_facesets, tmp_path):
+    from faceswap_parts.config import ModelConfig, TrainConfig
+    from faceswap_parts.training import Trainer
+    from faceswap_parts.training import checkpoint as ckpt
+
+    workdir = tmp_path / "w"
+    config = TrainConfig(a_dir=str(real_facesets[0]), b_dir=str(real_facesets[1]), workdir=str(workdir),
+                         model=ModelConfig(resolution=64, capacity="lite", self_attention=False), batch_size=2,
+                         device="cpu", precision="fp32", perceptual=False, preview_interval=0, workers=0,
+                         progress=False)
+    Trainer(config).train(1)
+    path = workdir / "checkpoint.pt"
+    before = path.read_bytes()
+    # a child process saving a large state over it, killed while its temporary file is being written
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, torch; from faceswap_parts.training.checkpoint import atomic_save\n"
+        "atomic_save({'model_config': {}, 'model': {'w': torch.ones(400_000_000)}}, sys.argv[1])"), str(path)])
+    deadline = time.monotonic() + 120
+    while not list(workdir.glob(".checkpoint.pt.*.tmp")) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    litter = list(workdir.glob(".checkpoint.pt.*.tmp"))
+    assert child.returncode == -signal.SIGKILL and litter, "the save finished before it could be killed"
+    assert path.read_bytes() == before
+    resumed = Trainer(config)
+    assert resumed.iteration == 1 and not any(p.exists() for p in litter)

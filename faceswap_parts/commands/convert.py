@@ -82,7 +82,10 @@ def run(args) -> int:
                             f"not {args.resolution} px; drop --resolution or pick the matching workdir")
     result = VideoConverter(model, config).convert(args.video, args.out)
     audio = "with audio" if result.audio else "no audio"
-    print(f"wrote {result.path}: {result.frames} frames at {result.fps:g} fps, {result.size[0]}x{result.size[1]}, "
+    w, h = result.size
+    size = f"{w}x{h}" if not (w % 2 or h % 2) else \
+        f"{w + w % 2}x{h + h % 2} (the {w}x{h} frames with a black edge: H.264 needs even sizes)"
+    print(f"wrote {result.path}: {result.frames} frames at {result.fps:g} fps, {size}, "
           f"{audio}, faces in {result.frames_with_faces} frames, {result.frames / max(result.seconds, 1e-9):.1f} "
           f"frames/s")
     if args.start:
