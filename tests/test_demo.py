@@ -75,17 +75,6 @@ def test_demo_command_fast_end_to_end(tmp_path, capsys):
     assert 0 <= summary["scores"]["coverage"] <= 1
 
 
-@pytest.mark.slow
-def test_full_demo_shows_a_visible_swap(tmp_path):
-    """The demo a newcomer runs (10-minute budget on a 2-core CPU) must put B's
-    face on A's clip: most frames of its output look more like B than A."""
-    from faceswap_parts.demo import run_demo
-
-    result = run_demo(tmp_path / "demo", device="cpu", log=lambda *a: None)
-    assert result.scores["identity_transfer_rate"] > 0.5, result.scores
-    assert result.scores["coverage"] > 0.95
-
-
 def test_demo_refuses_a_file_as_workdir(tmp_path, capsys):
     from faceswap_parts.cli import main
 

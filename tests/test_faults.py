@@ -150,16 +150,20 @@ def test_masks_refuses_two_images_that_would_share_a_mask(tmp_path, grace_hopper
     assert sorted(p.name for p in folder.iterdir()) == ["face.jpg", "face.png"]  # nothing written
 
 
+def _tmpfs(folder, options: str):
+    """Mount a tmpfs with ``options`` on ``folder`` for one test; skipped where mounting is not allowed."""
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs ({options}) here (needs root): {done.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 3 MB tmpfs (a full disk within seconds); skipped where mounting is not allowed."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
+    """A 3 MB tmpfs: a full disk within seconds."""
+    yield from _tmpfs(tmp_path / "small", "size=3M")
 
 
 def test_disk_full_during_a_save_is_one_line_and_keeps_the_old_checkpoint(small_disk):
@@ -302,14 +306,8 @@ def test_a_silently_corrupted_checkpoint_is_refused_and_a_good_backup_named(real
 def read_only_dir(tmp_path):
     """A read-only tmpfs (writes fail as they would in a folder the user may
     not write: root passes permission checks, so a read-only file system is
-    what a root test can refuse with); skipped where mounting is not allowed."""
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1M", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a read-only tmpfs here (needs root): {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
+    what a root test can refuse with)."""
+    yield from _tmpfs(tmp_path / "ro", "ro,size=1M")
 
 
 def test_unwritable_output_folders_are_one_line_errors(video_a_3s, real_facesets, read_only_dir, capsys):
