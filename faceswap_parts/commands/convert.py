@@ -47,8 +47,9 @@ def add_arguments(parser) -> None:
                         help="convert the video as N parts at once, sharing the CPU threads (default: 0 = 2 on a "
                              "CPU for videos of 300+ frames, else 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
-                        help="generator arithmetic; auto = bf16 on CPUs with native bf16, else fp32 (default: auto)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                        help="generator arithmetic; auto = bf16 where the CPU/GPU computes it in hardware, fp16 on "
+                             "older GPUs (Colab's T4), else fp32; fp16 is for GPUs (default: auto)")
     parser.add_argument("--resolution", type=int, default=None, choices=(64, 128, 256),
                         help="fail unless the checkpoint has this resolution")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -40,7 +40,7 @@ from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.video import X264_PRESETS
 
 DIRECTIONS = ("AtoB", "BtoA")
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass
@@ -70,8 +70,9 @@ class ConverterConfig:
         all_faces: swap every face rather than the largest one.
         batch_size: frames decoded, detected and generated together.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
-        precision: generator arithmetic: ``"auto"`` (bf16 autocast on CPUs with native bf16,
-            fp32 elsewhere), ``"fp32"`` or ``"bf16"``.
+        precision: generator arithmetic: ``"auto"`` (bf16 autocast where the CPU or GPU
+            computes bf16 in hardware, fp16 on older CUDA GPUs such as the T4, fp32
+            elsewhere), ``"fp32"``, ``"bf16"`` or ``"fp16"`` (GPUs only).
         start, end: segment of the video to convert, in seconds.
         max_frames: stop after this many frames.
         audio: copy the source's audio track (for the converted segment).
@@ -233,12 +234,10 @@ class VideoConverter:
         self.device = next(model.parameters()).device
         self.resolution = model.config.resolution
         self.coverage = model.config.coverage
-        from faceswap_parts.training.precision import cpu_has_native_bf16
+        from faceswap_parts.training.precision import inference_dtype
 
-        # Without hardware bf16 the CPU emulates it, slower than fp32.
-        bf16 = config.precision == "bf16" or (config.precision == "auto" and self.device.type == "cpu"
-                                              and cpu_has_native_bf16())
-        self._autocast = (lambda: torch.autocast(self.device.type, dtype=torch.bfloat16)) if bf16 \
+        dtype = inference_dtype(config.precision, self.device)
+        self._autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype is not None \
             else contextlib.nullcontext
         self._detector = detector
         self._detectors: dict = {}
