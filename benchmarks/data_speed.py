@@ -32,7 +32,6 @@ T4_FP16_PEAK = 65e12  # FLOP/s, NVIDIA's tensor-core figure
 
 
 def flop_per_iteration(folders, workdir: Path, resolution: int, capacity: str, batch_size: int) -> float:
-    import torch  # noqa: F401
     from torch.utils.flop_counter import FlopCounterMode
 
     from faceswap_parts.models import SDPA_CPU_FLOPS

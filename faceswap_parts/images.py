@@ -70,7 +70,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray, jpeg_quality: int | 
     try:
         # not ndarray.tofile: it ignores a failed flush at close, leaving 0-byte files on a full disk
         with open(path, "wb") as f:
-            f.write(buf.tobytes())
+            f.write(buf)
     except OSError:
         with contextlib.suppress(OSError):  # a full disk leaves a cut-off file: remove it
             os.unlink(path)

@@ -235,14 +235,13 @@ def fetch_verified(module: nn.Module, urls, filename: str, sha256: str | None, f
     return load_verified_state_dict(module, fetch(urls, filename, sha256, fix))
 
 
-def check_weights_file(path: str | os.PathLike, net: nn.Module | None = None) -> nn.Module:
-    """Load a user-given VGGFace2 weights file into ``net`` (a new
-    :class:`InceptionResnetV1` by default), or raise a one-line
-    :class:`FaceswapError` saying what is wrong with it. The trainer calls it
-    at start, so a wrong file stops the run before any training."""
+def check_weights_file(path: str | os.PathLike, net: nn.Module) -> nn.Module:
+    """Load a user-given VGGFace2 weights file into ``net``, or raise a
+    one-line :class:`FaceswapError` saying what is wrong with the file (and
+    never suggesting to delete it: it is the user's)."""
     if not os.path.isfile(path):
         raise FaceswapError(f"perceptual-loss weights {path} not found. {WEIGHTS_FIX}")
-    return load_verified_state_dict(net if net is not None else InceptionResnetV1(), path,
+    return load_verified_state_dict(net, path,
                                     fix=f"give facenet-pytorch's {VGGFACE2_FILENAME} (or leave --perceptual-weights "
                                         f"out to use the cache / download)")
 

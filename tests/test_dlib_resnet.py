@@ -176,7 +176,8 @@ def test_checkpoint_records_the_perceptual_net(real_facesets, tmp_path):
     result = Trainer(config(perceptual_net="dlib")).train(1)
     assert result.losses["pl_A"] > 0
     assert load_checkpoint(tmp_path / "w" / "checkpoint.pt")["perceptual_net"] == "dlib"
-    with pytest.raises(FaceswapError, match="trained with the dlib perceptual network; resume with --perceptual-net dlib"):
+    with pytest.raises(FaceswapError,
+                       match="trained with the dlib perceptual network; resume with --perceptual-net dlib"):
         Trainer(config(perceptual_net="vggface2"))
     resumed = Trainer(config(perceptual_net="auto"))  # auto keeps the run's network
     assert resumed.perceptual_net == "dlib" and resumed.train(2).losses["pl_A"] > 0

@@ -31,8 +31,8 @@ def run(args) -> int:
     from faceswap_parts.evaluation import EvaluationConfig, evaluate_videos
 
     config = EvaluationConfig(max_frames=args.max_frames, every=args.every, start=args.start,
-                              max_faces=args.max_faces, model=args.model, landmarks=args.landmarks, embedder=args.embedder,
-                              device=args.device)
+                              max_faces=args.max_faces, model=args.model, landmarks=args.landmarks,
+                              embedder=args.embedder, device=args.device)
     report = evaluate_videos(args.original, args.swapped, args.a, args.b, out=args.out, config=config)
 
     def pct(x):

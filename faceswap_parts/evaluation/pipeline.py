@@ -213,19 +213,24 @@ def _score_frames(analyzer, original, swapped, size, layout, config, centroid_a,
             same.append(np.array_equal(pair.original, pair.swapped))
             images += [pair.original] if same[-1] else [pair.original, pair.swapped]
         detections = iter(analyzer.detect(images))  # one detector call for the whole batch
-        found = []  # (original face, swapped face) of each pair, as (image, box, points5) or None
+        wanted, slots = [], []  # faces to analyse; per pair, their indices in it (None: no face)
+
+        def want(image, found):
+            if found is None:
+                return None
+            wanted.append((image, *found))
+            return len(wanted) - 1
+
         for pair, identical in zip(batch, same):
             found_o = pick_face(next(detections))
-            found_s = found_o if identical else pick_face(next(detections),
-                                                          near=None if found_o is None else found_o[0])
-            found.append(tuple(None if f is None else (image, *f)
-                               for image, f in ((pair.original, found_o), (pair.swapped, found_s))))
-        wanted = [f for pair_faces, identical in zip(found, same) for f in pair_faces[:1 if identical else 2]
-                  if f is not None]
-        faces = dict(zip(map(id, wanted), analyzer.analyse_batch(wanted)))  # one embedder call
-        for pair, identical, (found_o, found_s) in zip(batch, same, found):
-            face_o = None if found_o is None else faces[id(found_o)]
-            face_s = face_o if identical else None if found_s is None else faces[id(found_s)]
+            slot_o = want(pair.original, found_o)
+            slot_s = slot_o if identical else want(
+                pair.swapped, pick_face(next(detections), near=None if found_o is None else found_o[0]))
+            slots.append((slot_o, slot_s))
+        faces = analyzer.analyse_batch(wanted)  # one embedder call for the whole batch
+        for pair, (slot_o, slot_s) in zip(batch, slots):
+            face_o = None if slot_o is None else faces[slot_o]
+            face_s = None if slot_s is None else faces[slot_s]
             frames.append({"index": pair.swapped_index, "original_index": pair.original_index,
                            "time": round(pair.time, 4), "face_in_original": face_o is not None,
                            "face_in_swapped": face_s is not None})

@@ -110,14 +110,23 @@ def _split(params: np.ndarray, *shapes: tuple) -> list:
     return out
 
 
+#: the window settings conv and pooling layers store, in their order
+_WINDOW = ("nr", "nc", "stride_y", "stride_x", "padding_y", "padding_x")
+
+
+def _skip_multipliers(s: _Stream) -> None:
+    """The learning-rate and weight-decay multipliers of a layer's weights and biases."""
+    for _ in range(4):
+        s.float()
+
+
 def _read_details(s: _Stream) -> Layer:
     kind = s.string()
     if kind.startswith("con_"):
         params = s.tensor()
-        names = ("filters", "nr", "nc", "stride_y", "stride_x", "padding_y", "padding_x")
-        args = {name: s.int() for name in names}
+        args = {name: s.int() for name in ("filters", *_WINDOW)}
         filters, biases = s.alias(), s.alias()
-        [s.float() for _ in range(4)]  # learning-rate and weight-decay multipliers
+        _skip_multipliers(s)
         weight, bias = _split(params, filters, biases)
         return Layer(kind, args, {"weight": weight, "bias": bias.reshape(-1)})
     if kind.startswith("fc_"):
@@ -125,7 +134,7 @@ def _read_details(s: _Stream) -> Layer:
         params = s.tensor()
         weights, biases = s.alias(), s.alias()
         args = {"outputs": outputs, "inputs": inputs, "bias_mode": s.int()}
-        [s.float() for _ in range(4)]
+        _skip_multipliers(s)
         weight, bias = _split(params, weights, biases)
         layer_params = {"weight": weight.reshape(inputs, outputs)}
         if bias.size:
@@ -138,8 +147,7 @@ def _read_details(s: _Stream) -> Layer:
         g, b = _split(params, gamma, beta)
         return Layer(kind, args, {"gamma": g.reshape(-1), "beta": b.reshape(-1)})
     if kind.startswith(("max_pool_", "avg_pool_")):
-        names = ("nr", "nc", "stride_y", "stride_x", "padding_y", "padding_x")
-        return Layer(kind, {name: s.int() for name in names})
+        return Layer(kind, {name: s.int() for name in _WINDOW})
     if kind in ("relu_", "add_prev_"):
         return Layer(kind)
     raise FaceswapError(f"{s.name}: dlib layer {kind!r} is not supported by this reader")

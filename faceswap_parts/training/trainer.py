@@ -135,13 +135,15 @@ class Trainer:
         self.perceptual = None  # loaded when a phase first asks for it
         self.perceptual_net = ""  # the network the perceptual loss used ("" = none yet)
         self._perceptual_failed = False
-        if config.perceptual and config.perceptual_weights and config.perceptual_net != "dlib":
-            from faceswap_parts.perceptual import check_weights_file
-
-            check_weights_file(config.perceptual_weights)  # a wrong file stops here, not a fifth of the way in
         if state is not None:
             self._load_state(state)
             self._check_perceptual_request()
+        if config.perceptual and config.perceptual_weights and (self.perceptual_net or config.perceptual_net) != "dlib":
+            from faceswap_parts.perceptual import load_perceptual
+
+            # The user's own file is loaded now, so a wrong one stops the run here, not a fifth of the way in.
+            self.perceptual_net, self.perceptual = load_perceptual("vggface2", device=self.device,
+                                                                   weights_path=config.perceptual_weights)
 
     # ------------------------------------------------------------------ parameters
     def _generator_params(self) -> list[torch.nn.Parameter]:
