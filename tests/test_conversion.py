@@ -335,3 +335,35 @@ def test_convert_with_a_model_trained_by_the_trainer(video_a_3s, video_b_3s, tmp
                  "--quiet"]) == 0
     info = probe(out)
     assert info.size == (512, 512) and info.has_audio and len(read_frames(out)[0]) == 20
+
+
+def test_convert_of_a_cut_short_odd_sized_clip_says_both(video_a_3s, workdir, tmp_path, capsys):
+    """A clip whose end is missing (index at the front) still converts, with a
+    warning; odd frame sizes are padded for H.264 and the message says so."""
+    from faceswap_parts.errors import FaceswapWarning
+
+    import imageio_ffmpeg
+
+    frames, info = read_frames(video_a_3s, max_frames=60)
+    whole = write_video(tmp_path / "whole.mp4", frames, info.fps)
+    data = open(whole, "rb").read()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:len(data) * 2 // 5])
+    with pytest.warns(FaceswapWarning, match="ended after .* of the 60 frames its container announces"):
+        assert main(["convert", str(cut), "--model", str(workdir), "--out", str(tmp_path / "c.mp4"), "--quiet"]) == 0
+    capsys.readouterr()
+    odd = tmp_path / "odd.mkv"  # PNG frames keep the odd size, which H.264 cannot
+    writer = imageio_ffmpeg.write_frames(str(odd), (509, 511), fps=info.fps, codec="png", pix_fmt_out="rgb24",
+                                         macro_block_size=1)
+    writer.send(None)
+    for frame in frames[:15]:
+        writer.send(np.ascontiguousarray(frame[:511, :509]))
+    writer.close()
+    assert probe(odd).size == (509, 511)
+    out = tmp_path / "out.mp4"
+    assert main(["convert", str(odd), "--model", str(workdir), "--out", str(out), "--quiet"]) == 0
+    assert "510x512 (the 509x511 frames with a black edge: H.264 needs even sizes)" in capsys.readouterr().out
+    assert probe(out).size == (510, 512)
+    err = _one_line_error(capsys, ["convert", str(cut), "--model", str(workdir), "--out", str(tmp_path / "h.mp4"),
+                                   "--device", "cpu", "--precision", "fp16", "--quiet"])
+    assert "fp16 is not for CPUs" in err
