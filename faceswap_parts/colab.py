@@ -35,8 +35,18 @@ def in_colab() -> bool:
 
 
 def fast_mode() -> bool:
-    """True when ``FACESWAP_FAST=1``: tiny settings for CI and smoke tests."""
-    return os.environ.get("FACESWAP_FAST", "").strip().lower() in ("1", "true", "yes", "on")
+    """True when ``FACESWAP_FAST`` is set (``1``, or a number of training
+    iterations): tiny settings for CI and smoke tests."""
+    value = os.environ.get("FACESWAP_FAST", "").strip().lower()
+    return value in ("1", "true", "yes", "on") or (value.isdigit() and int(value) > 0)
+
+
+def fast_iterations(default: int = 2) -> int:
+    """Iterations a fast-mode training cell runs: ``FACESWAP_FAST=N`` with
+    N > 1 asks for N (long enough to click Stop in a browser test), anything
+    else for ``default``."""
+    value = os.environ.get("FACESWAP_FAST", "").strip()
+    return int(value) if value.isdigit() and int(value) > 1 else default
 
 
 def fast_model() -> dict:
@@ -129,6 +139,12 @@ def environment_report(device: str = "auto") -> dict:
 
     versions = {"faceswap-parts": faceswap_parts.__version__, "python": sys.version.split()[0],
                 "torch": torch.__version__, "numpy": numpy.__version__, "opencv": cv2.__version__}
+    try:  # the panel works on 7.x (Colab's page) and 8.x; say which one this runtime has
+        import ipywidgets
+
+        versions["ipywidgets"] = ipywidgets.__version__
+    except ImportError:
+        versions["ipywidgets"] = "not installed"
     for name, value in versions.items():
         print(f"{name:>15}: {value}")
     dev = resolve_device(device)

@@ -83,7 +83,9 @@ class TrainingPanel:
         self.loss_image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.iterations, self.display_interval]),
                               w.HBox([self.start_button, self.stop_button, self.progress]),
-                              self.status, w.HBox([self.preview, self.loss_image])])
+                              # flex-start: the loss plot keeps its aspect instead of stretching to the preview's height
+                              self.status, w.HBox([self.preview, self.loss_image],
+                                                  layout=w.Layout(align_items="flex-start"))])
         self.stop_requested = False
         self.start_requested = False
         self.history: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -229,5 +231,5 @@ def train_with_panel(trainer, panel: TrainingPanel, sync=None, max_minutes: floa
         sync.push()
     how = "stopped" if result.stopped_early else "finished"
     panel.finish(result.iteration, f"{how} at iteration {result.iteration}: checkpoint saved"
-                 + (" and copied to Drive" if sync is not None and not sync.same_place else ""))
+                 + (f" and copied to {sync.drive}" if sync is not None and not sync.same_place else ""))
     return result

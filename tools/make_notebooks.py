@@ -1,14 +1,17 @@
 """Generate the notebook suite from this file, so the notebooks stay valid,
 output-free and identical in their shared cells.
 
-    python tools/make_notebooks.py            # write the five notebooks
+    python tools/make_notebooks.py            # write the five notebooks (and the README's badges)
+    python tools/make_notebooks.py --repo OWNER/NAME   # the same, installing from that GitHub repository
     python tools/make_notebooks.py --check    # exit 1 if any notebook is out of date
     python tools/make_notebooks.py --badges   # print "Open in Colab" badges for the README
 
-Colab badges and the install cell need the GitHub address of the repository.
-It is derived from ``git remote get-url origin`` (or ``--repo OWNER/NAME``);
-with neither, the notebooks ask the user for it in their install cell and
-``--badges`` says what is missing instead of printing made-up links.
+Colab badges and the install cell need the GitHub address of the repository:
+``--repo OWNER/NAME`` writes it into every notebook's install cell and into
+the README's badge block, which records it for later runs (``--check`` reads
+it there; without one, git's ``origin`` remote). With none, the notebooks ask
+the user for it in their install cell and ``--badges`` says what is missing
+instead of printing made-up links.
 
 Every cell only calls into ``faceswap_parts``: no model, loss or video code
 lives in a notebook.
@@ -38,7 +41,10 @@ NOTEBOOKS = {
 def github_repo(explicit: str | None = None) -> str | None:
     """``OWNER/NAME`` of the GitHub repository (``--repo`` or git's origin), or None."""
     if explicit:
-        return explicit.strip("/")
+        match = re.fullmatch(r"(?:https://github\.com/)?([\w.-]+/[\w.-]+?)(?:\.git)?/?", explicit.strip())
+        if match is None:
+            raise SystemExit(f"--repo {explicit!r}: expected OWNER/NAME (or https://github.com/OWNER/NAME)")
+        return match.group(1)
     try:
         url = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.strip()
@@ -70,28 +76,24 @@ def install_cell(repo: str | None):
     source = f"git+https://github.com/{repo}" if repo else ""
     return code(f'''
 #@title Install faceswap-parts (skipped when it is already installed)
-#@markdown `PACKAGE_SOURCE`: the faceswap-parts repository as a pip source (`git+https://github.com/...`)
-#@markdown or a folder holding its `setup.py` (for example a copy on your Drive).
+#@markdown `PACKAGE_SOURCE`: the faceswap-parts repository as a pip source (`git+https://github.com/OWNER/NAME`)
+#@markdown or a folder holding its `pyproject.toml` (for example a copy on your Drive).
 PACKAGE_SOURCE = "{source}"  #@param {{type:"string"}}
 import importlib.util, subprocess, sys
-
-def _pip(*args):
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], check=True)
 
 if importlib.util.find_spec("faceswap_parts") is None:
     if not PACKAGE_SOURCE:
         raise SystemExit("faceswap-parts is not installed: set PACKAGE_SOURCE to the repository's "
-                         "git+https://github.com/... address or to a folder with its setup.py, then run this cell again")
+                         "git+https://github.com/... address or to a folder with its pyproject.toml, then run this cell again")
     if PACKAGE_SOURCE.startswith("/content/drive"):
         from google.colab import drive
         drive.mount("/content/drive")
-    # facenet-pytorch only for its MTCNN weight files; --no-deps keeps Colab's torch, torchvision and numpy.
-    _pip("--no-deps", "facenet-pytorch==2.6.0")
-    target = PACKAGE_SOURCE if "://" in PACKAGE_SOURCE else "file://" + PACKAGE_SOURCE
-    _pip(f"faceswap-parts[dlib,notebooks] @ {{target}}")
-    print("installed faceswap-parts from", PACKAGE_SOURCE)
-else:
-    print("faceswap-parts is already installed")
+    # Lower bounds only: Colab's torch, numpy, OpenCV and ipywidgets stay as they are.
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE_SOURCE], check=True)
+# The rest only where missing: MTCNN weight files, dlib's model files (dlib itself only without one), widgets.
+from faceswap_parts.runtime_install import install_runtime
+
+install_runtime()
 ''')
 
 
@@ -256,7 +258,7 @@ TRAIN = """
 #@markdown The sliders start at the settings above; with `AUTO_START` unticked the cell waits for Start.
 from faceswap_parts.notebook_ui import TrainingPanel, train_with_panel
 
-panel = TrainingPanel(iterations=trainer.iteration + 2 if FAST else ITERATIONS,
+panel = TrainingPanel(iterations=trainer.iteration + colab.fast_iterations() if FAST else ITERATIONS,
                       display_interval=2 if FAST else PREVIEW_INTERVAL).display()
 panel.wait_for_start(auto_start=AUTO_START)
 result = train_with_panel(trainer, panel, sync=sync, max_minutes=MAX_MINUTES)
@@ -444,13 +446,52 @@ def render(name: str, repo: str | None) -> str:
     return nbformat.writes(build(name, repo)) + "\n"
 
 
+BADGES_BEGIN = "<!-- colab badges: written by tools/make_notebooks.py, do not edit -->"
+BADGES_END = "<!-- end of colab badges -->"
+
+
+def readme_badges(repo: str | None) -> str:
+    """The README's badge block: one "Open in Colab" badge per notebook, or
+    what to run to get them when no repository is set."""
+    if repo:
+        lines = [f"Repository: `{repo}`. Open a notebook in Colab and *Run all*: it installs this package from there.",
+                 ""] + [f"- {badge(repo, name)} `{name}`" for name in NOTEBOOKS]
+    else:
+        lines = ["No repository is set yet, so there are no badges: publish the repository on GitHub and run",
+                 "`python tools/make_notebooks.py --repo OWNER/NAME`, which writes them here and the install",
+                 "source into every notebook. Until then open the notebooks with *File > Open notebook > GitHub*",
+                 "(or upload them) and set `PACKAGE_SOURCE` in the first cell."]
+    return "\n".join([BADGES_BEGIN, *lines, BADGES_END])
+
+
+def readme_repo(text: str) -> str | None:
+    """The repository recorded in the README's badge block, or None."""
+    block = re.search(re.escape(BADGES_BEGIN) + r"(.*?)" + re.escape(BADGES_END), text, re.S)
+    if block is None:
+        return None
+    match = re.search(r"^Repository: `([^`]+)`", block.group(1), re.M)
+    return match.group(1) if match else None
+
+
+def with_badges(text: str, repo: str | None) -> str:
+    """README ``text`` with its badge block rewritten for ``repo``."""
+    pattern = re.compile(re.escape(BADGES_BEGIN) + r".*?" + re.escape(BADGES_END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no badge block ({BADGES_BEGIN!r} ... {BADGES_END!r})")
+    return pattern.sub(lambda _: readme_badges(repo), text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", help="GitHub OWNER/NAME (default: from git's origin remote)")
     parser.add_argument("--check", action="store_true", help="only check that the notebooks are up to date")
     parser.add_argument("--badges", action="store_true", help="print Colab badges for the README")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the project folder to write (default: this one)")
     args = parser.parse_args(argv)
-    repo = github_repo(args.repo)
+    readme = args.root / "README.md"
+    readme_text = readme.read_text(encoding="utf-8")
+    # The repository: --repo, else the one the README already records, else git's origin remote.
+    repo = github_repo(args.repo) if args.repo else (readme_repo(readme_text) or github_repo())
     if args.badges:
         if not repo:
             print("no GitHub remote: give --repo OWNER/NAME (git remote get-url origin found none)", file=sys.stderr)
@@ -462,7 +503,7 @@ def main(argv=None) -> int:
     for name in NOTEBOOKS:
         if NOTEBOOKS[name] not in NOTEBOOK_BUILDERS:
             continue
-        target = ROOT / name
+        target = args.root / name
         text = render(name, repo)
         if args.check:
             if not target.is_file() or target.read_text(encoding="utf-8") != text:
@@ -471,6 +512,13 @@ def main(argv=None) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         print("wrote", name)
+    new_readme = with_badges(readme_text, repo)
+    if args.check:
+        if new_readme != readme_text:
+            stale.append("README.md (its badge block)")
+    elif new_readme != readme_text:
+        readme.write_text(new_readme, encoding="utf-8")
+        print("wrote README.md's badge block")
     if stale:
         print("out of date (run python tools/make_notebooks.py):", ", ".join(stale), file=sys.stderr)
         return 1
