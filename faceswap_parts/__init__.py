@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from faceswap_parts.errors import FaceswapError  # noqa: E402
+from faceswap_parts.errors import FaceswapError
 
 __all__ = ["FaceswapError", "__version__"]

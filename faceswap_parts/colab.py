@@ -226,7 +226,7 @@ def download_from_drive_link(source: str, dest_dir: str | os.PathLike, name: str
     partial = target.with_name(target.name + ".part")
     try:
         result = gdown.download(id=file_id, output=str(partial), quiet=True)
-    except Exception as err:  # gdown raises many types (network, permission, HTML page)
+    except Exception as err:  # noqa: BLE001 - gdown raises many types (network, permission, HTML page)
         result = None
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     else:

@@ -170,7 +170,7 @@ class TrainingPanel:
         try:
             with ui_events() as poll:
                 poll(10)
-        except Exception:  # outside a kernel (plain Python) there is nothing to poll
+        except Exception:  # noqa: BLE001 - outside a kernel (plain Python) there is nothing to poll
             pass
 
     def finish(self, iteration: int, message: str) -> None:

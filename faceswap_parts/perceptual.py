@@ -207,7 +207,7 @@ def load_verified_state_dict(module: nn.Module, path: str | os.PathLike, fix: st
     name = os.path.basename(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and torch errors all mean "not a usable weights file"
+    except Exception as err:  # noqa: BLE001 - pickle, zip and torch errors all mean "not a usable weights file"
         # torch's message suggests weights_only=False, i.e. running the file's code: keep only its first line
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if "weights_only" in reason or "Weights only load failed" in reason:

@@ -45,7 +45,7 @@ def dlib_works() -> bool:
     compiled module does not count)."""
     try:
         importlib.import_module("dlib")
-    except Exception:  # ImportError, or a broken build failing to load its shared library
+    except Exception:  # noqa: BLE001 - ImportError, or a broken build failing to load its shared library
         return False
     return True
 

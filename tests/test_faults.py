@@ -337,7 +337,6 @@ def test_an_audio_only_file_is_named_as_such(tmp_path):
 def test_sigkill_during_a_real_save_keeps_the_old_checkpoint_and_the_litter_goes(real_facesets, tmp_path):
     from faceswap_parts.config import ModelConfig, TrainConfig
     from faceswap_parts.training import Trainer
-    from faceswap_parts.training import checkpoint as ckpt
 
     workdir = tmp_path / "w"
     config = TrainConfig(a_dir=str(real_facesets[0]), b_dir=str(real_facesets[1]), workdir=str(workdir),

@@ -67,5 +67,5 @@ def load_state_dict(net: str) -> dict[str, torch.Tensor]:
     path = weight_path(net)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated/foreign file must not surface as a pickle traceback
+    except Exception as err:  # noqa: BLE001 - a truncated/foreign file must not surface as a pickle traceback
         raise FaceswapError(f"cannot read MTCNN weights {path} ({type(err).__name__}); {INSTALL_HINT}") from None

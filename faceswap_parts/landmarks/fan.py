@@ -35,7 +35,7 @@ class FanLandmarker:
             kwargs["compile"] = False  # newer releases torch.compile by default: minutes of warm-up
         try:
             self._fa = face_alignment.FaceAlignment(kind, **kwargs)
-        except Exception as err:  # network errors, corrupt cache: all mean "no weights"
+        except Exception as err:  # noqa: BLE001 - network errors, corrupt cache: all mean "no weights"
             raise FaceswapError(f"face-alignment could not load its weights ({type(err).__name__}: "
                                 f"{str(err).splitlines()[0] if str(err) else ''}); it downloads them "
                                 "on first use, so run once with network, or use --landmarks dlib") from None
