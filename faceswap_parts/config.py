@@ -53,6 +53,9 @@ GAN_LOSSES = ("mixup_lsgan", "relativistic_lsgan")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: perceptual-loss networks: ``auto`` is VGGFace2 where its weights can be had, else dlib's
 PERCEPTUAL_NETS = ("auto", "vggface2", "dlib")
+#: where augmentation runs: ``cpu`` (OpenCV in worker threads), ``device`` (batched tensor ops on the
+#: training device), ``auto`` (the device when it is a CUDA GPU, which the CPU pipeline cannot feed at 64 px)
+AUGMENT_ON = ("auto", "cpu", "device")
 
 
 @dataclass
@@ -138,6 +141,7 @@ class TrainConfig:
     precision: str = "auto"
     seed: int = 0
     workers: int = 2  # batch-preparing threads (OpenCV releases the GIL)
+    augment: str = "auto"  # see AUGMENT_ON: where the augmentation's pixel work runs
     progress: bool = True
 
     def __post_init__(self):
@@ -152,6 +156,8 @@ class TrainConfig:
         if self.perceptual_net not in PERCEPTUAL_NETS:
             raise FaceswapError(f"perceptual net must be one of {', '.join(PERCEPTUAL_NETS)}, "
                                 f"got {self.perceptual_net!r}")
+        if self.augment not in AUGMENT_ON:
+            raise FaceswapError(f"augment must be one of {', '.join(AUGMENT_ON)}, got {self.augment!r}")
         if self.precision not in PRECISIONS:
             raise FaceswapError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         for name in ("preview_interval", "save_interval", "backup_interval", "keep_backups", "workers"):

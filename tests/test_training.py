@@ -102,6 +102,11 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(real_facesets, tmp_pa
     state = load_checkpoint(tmp_path / "w" / "checkpoint.pt")
     assert state["iteration"] == 1
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    # The weights in memory may hold the bad step: this trainer does not go on; a new one resumes the good one.
+    with pytest.raises(FaceswapError, match="non-finite loss; make a new one"):
+        trainer.train(6)
+    monkeypatch.setattr(trainer_module, "generator_losses", real)
+    assert Trainer(make_config(real_facesets, tmp_path / "w")).iteration == 1
 
 
 @pytest.mark.e2e

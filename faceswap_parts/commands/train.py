@@ -10,7 +10,7 @@ MODEL_OPTIONS = ("resolution", "capacity", "norm", "self_attention", "coverage")
 #: Options stored in TrainConfig; left out on a resume they keep the checkpoint's values.
 TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "perceptual_net", "perceptual_weights", "gan_loss",
                  "cycle", "preview_interval", "save_interval", "backup_interval", "keep_backups", "device", "precision",
-                 "seed", "workers")
+                 "seed", "workers", "augment")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "fp16 on older GPUs, else fp32")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
     train.add_argument("--workers", type=int, help="threads preparing batches (default 2)")
+    train.add_argument("--augment", help="where augmentation runs: auto (default: on a CUDA GPU when training on "
+                                         "one), cpu or device")
+    parser.add_argument("--devices", type=int, default=1, metavar="N",
+                        help="train on N GPUs (or N CPU processes) with DistributedDataParallel; the batch size "
+                             "is the total over all of them (default 1; under torchrun, torchrun's count)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -104,6 +109,38 @@ def run(args) -> int:
                                     "progress": not args.no_progress})
     if config.a_dir and config.b_dir and Path(config.a_dir).resolve() == Path(config.b_dir).resolve():
         raise FaceswapError(f"--a and --b are the same folder ({config.a_dir}); give the faces of two people")
+    from faceswap_parts.training import distributed
+
+    if args.devices < 1:
+        raise FaceswapError(f"--devices must be >= 1, got {args.devices}")
+    if args.devices > 1 and not distributed.launched_by_torchrun():
+        if config.batch_size % args.devices:
+            raise FaceswapError(f"--batch-size {config.batch_size} does not split over {args.devices} devices; "
+                                f"give a multiple of {args.devices}")
+        try:
+            distributed.launch(args.devices, distributed.TrainingRun(config.to_dict(), requested_model,
+                                                                     args.iterations))
+        except KeyboardInterrupt:
+            print(f"stopped; process 0 saved a checkpoint in {path} (run the same command to resume)", file=sys.stderr)
+            raise
+        state = load_checkpoint(path, mmap=True)
+        print(f"iteration {int(state['iteration'])} of {args.iterations}; checkpoint {path}")
+        return 0
+    if distributed.launched_by_torchrun():
+        import os
+
+        import torch.distributed as dist
+
+        rank, processes = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+        config.device = distributed.setup_process(rank, processes, int(os.environ.get("LOCAL_RANK", rank)),
+                                                  config.device)
+        try:
+            result = distributed.TrainingRun(config.to_dict(), requested_model, args.iterations)(rank, processes)
+        finally:
+            dist.destroy_process_group()
+        if rank == 0:
+            print(f"iteration {result.iteration} of {result.total}; checkpoint {path}")
+        return 0
     trainer = Trainer(config, requested_model=requested_model)
     for faces in trainer.faces.values():
         print(faces.summary())

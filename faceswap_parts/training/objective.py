@@ -23,15 +23,26 @@ class LossTerms(NamedTuple):
     parts: dict
 
 
-def discriminator_loss(model, identity: str, real: torch.Tensor, fake: torch.Tensor, distorted: torch.Tensor,
-                       kind: str) -> torch.Tensor:
-    """``identity``'s discriminator loss: mixup-LSGAN or relativistic-average LSGAN."""
-    fake = fake.detach()
+def discriminator_losses(discriminate, pairs: dict, kind: str) -> dict[str, torch.Tensor]:
+    """Each identity's discriminator loss, mixup-LSGAN or relativistic-average
+    LSGAN, from ``pairs[identity] = (real, fake, distorted)``.
+
+    ``discriminate(requests)`` scores a list of ``(image, distorted, identity)``
+    in one call, so that with several processes all discriminator inputs of
+    the step go through one DistributedDataParallel forward.
+    """
+    requests, lams = [], {}
+    for identity, (real, fake, distorted) in pairs.items():
+        fake = fake.detach()
+        if kind == "mixup_lsgan":
+            lams[identity] = lam = losses.sample_mixup_lambda()
+            requests.append((lam * real + (1 - lam) * fake, distorted, identity))
+        else:
+            requests += [(real, distorted, identity), (fake, distorted, identity)]
+    scores = iter(discriminate(requests))
     if kind == "mixup_lsgan":
-        lam = losses.sample_mixup_lambda()
-        return losses.mixup_lsgan_d_loss(model.discriminate(lam * real + (1 - lam) * fake, distorted, identity), lam)
-    return losses.ralsgan_d_loss(model.discriminate(real, distorted, identity),
-                                 model.discriminate(fake, distorted, identity))
+        return {identity: losses.mixup_lsgan_d_loss(next(scores), lams[identity]) for identity in pairs}
+    return {identity: losses.ralsgan_d_loss(next(scores), next(scores)) for identity in pairs}
 
 
 def generator_losses(model, identity: str, warped: torch.Tensor, target: torch.Tensor, eyes: torch.Tensor,

@@ -12,14 +12,15 @@ import torch
 
 from faceswap_parts.config import ModelConfig, Phase, TrainConfig
 from faceswap_parts.data import BatchSource, center_crop, load_faceset
-from faceswap_parts.data.dataset import to_model_range
+from faceswap_parts.data.augment_torch import augment_batch
+from faceswap_parts.data.dataset import RawBatch, to_model_range
 from faceswap_parts.device import resolve_device
 from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.images import write_image
 from faceswap_parts.models import FaceswapModel
 from faceswap_parts.training import checkpoint as ckpt
 from faceswap_parts.training.history import CURVE_NAME, LossHistory, plot_curves
-from faceswap_parts.training.objective import discriminator_loss, generator_losses
+from faceswap_parts.training.objective import discriminator_losses, generator_losses
 from faceswap_parts.training.precision import DTYPES, resolve_precision
 from faceswap_parts.training.preview import preview_grid, preview_images
 from faceswap_parts.training.schedule import phase_index, swaps_before
@@ -93,12 +94,18 @@ class Trainer:
         trainer.train(20000, callback=lambda p: p.iteration < 500 or None)
     """
 
-    def __init__(self, config: TrainConfig, requested_model: dict | None = None):
+    def __init__(self, config: TrainConfig, requested_model: dict | None = None, rank: int = 0, processes: int = 1):
         self.config = config
+        # With several processes (training.distributed) this is process `rank`; process 0 writes the files.
+        self.rank, self.processes = rank, processes
+        if processes > 1 and config.batch_size % processes:
+            raise FaceswapError(f"batch size {config.batch_size} does not split over {processes} processes; "
+                                f"give a multiple of {processes}")
         self.workdir = Path(config.workdir).expanduser()
         self.device = resolve_device(config.device)
         self.checkpoint_path = ckpt.checkpoint_path(self.workdir)
-        ckpt.remove_stale_temporaries(self.checkpoint_path)  # left by a save that was killed (kill -9)
+        if rank == 0:
+            ckpt.remove_stale_temporaries(self.checkpoint_path)  # left by a save that was killed (kill -9)
         requested_model = dict(requested_model or {})
         state = ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
         if state is not None:
@@ -112,7 +119,12 @@ class Trainer:
 
         self.faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
         pool = list(self.faces.values())
-        self.sources = {k: BatchSource(fs, config, i, pool) for i, (k, fs) in enumerate(self.faces.items())}
+        cuda = self.device.type == "cuda"
+        self.augment_on_device = config.augment == "device" or (config.augment == "auto" and cuda)
+        self.sources = {k: BatchSource(fs, config, i, pool, shard=(self.rank, self.processes), pin_memory=cuda)
+                        for i, (k, fs) in enumerate(self.faces.items())}
+        if cuda:
+            torch.backends.cudnn.benchmark = True  # every iteration has the same shapes
         self.preview_faces = {
             k: torch.from_numpy(to_model_range(center_crop(fs.images[:PREVIEW_FACES], model_config.resolution,
                                                            model_config.coverage)))
@@ -135,9 +147,17 @@ class Trainer:
         self.perceptual = None  # loaded when a phase first asks for it
         self.perceptual_net = ""  # the network the perceptual loss used ("" = none yet)
         self._perceptual_failed = False
+        self._failed = False  # a non-finite loss was seen: the weights in memory are not to be trained on
+        self._want_stop = False
         if state is not None:
             self._load_state(state)
             self._check_perceptual_request()
+        self._ddp = None
+        self._stop_votes = 0.0  # other processes' stop requests, read with the losses
+        if processes > 1:
+            from faceswap_parts.training import distributed
+
+            self._ddp = distributed.wrap(self.model, self.device)
         if config.perceptual and config.perceptual_weights and (self.perceptual_net or config.perceptual_net) != "dlib":
             from faceswap_parts.perceptual import load_perceptual
 
@@ -240,34 +260,68 @@ class Trainer:
         return self.perceptual
 
     def _finite(self, tensors: dict[str, torch.Tensor]) -> dict[str, float]:
-        """Loss values as floats (one device sync); FaceswapError if any is NaN/inf."""
-        values = dict(zip(tensors, torch.stack([t.detach().float() for t in tensors.values()]).tolist()))
+        """Loss values as floats: the iteration's one host sync. FaceswapError if
+        any is NaN/inf; the trainer then refuses to go on (its weights may hold
+        the bad step), and the checkpoint on disk is the last good one."""
+        stacked = [t.detach().float() for t in tensors.values()]
+        if self.processes > 1:  # stop requests travel with the losses: no extra sync
+            stacked.append(torch.full((), float(self._want_stop), device=self.device))  # a fill: no copy, no sync
+        reduced = self._reduce(torch.stack(stacked)).tolist()
+        if self.processes > 1:
+            self._stop_votes = reduced.pop()
+        values = dict(zip(tensors, reduced))
         bad = [f"{k}={v}" for k, v in values.items() if not math.isfinite(v)]
         if bad:
+            self._failed = True
             saved = f"the last good checkpoint {self.checkpoint_path} is kept" if self.checkpoint_path.exists() \
                 else "no checkpoint had been saved yet"
             raise FaceswapError(f"training stopped at iteration {self.iteration + 1}: loss {', '.join(bad)} "
                                 f"is not finite; {saved}; try a lower learning rate or --precision fp32")
         return values
 
+    def _reduce(self, values: torch.Tensor) -> torch.Tensor:
+        """Loss values averaged over the training processes (as is, alone)."""
+        if self.processes == 1:
+            return values
+        from faceswap_parts.training.distributed import average
+
+        return average(values, self.processes)
+
+    def _device_batch(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(warped, target, eyes) on the training device: a raw batch is
+        uploaded and augmented there, an augmented one copied."""
+        if isinstance(batch, RawBatch):
+            batch = augment_batch(batch.to(self.device), self.config.model.resolution)
+        return tuple((torch.from_numpy(a) if isinstance(a, np.ndarray) else a)
+                     .to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+                     for a in (batch.warped, batch.target, batch.eyes))
+
+    def _discriminate(self, requests: list[tuple]) -> list[torch.Tensor]:
+        """Scores of the discriminator for each ``(image, distorted, identity)``."""
+        if self._ddp is not None:
+            return self._ddp[1](requests)
+        return [self.model.discriminate(*request) for request in requests]
+
+    def _generate(self, inputs: dict[str, torch.Tensor]):
+        return self._ddp[0](inputs) if self._ddp is not None else self.model.generate_all(inputs)
+
     def step(self, batches: dict, phase: Phase) -> dict[str, float]:
         """One v2.2 iteration: both discriminators, then both generators against
-        the updated discriminators. Non-finite losses raise before their step."""
+        the updated discriminators. One host sync: the loss values, read before
+        the generators' step; a non-finite loss raises there."""
         cfg, model = self.config, self.model
         model.train()
-        data = {k: tuple(torch.from_numpy(a).to(self.device, non_blocking=True)
-                         .contiguous(memory_format=self.memory_format) for a in (b.warped, b.target, b.eyes))
-                for k, b in batches.items()}
+        data = {k: self._device_batch(b) for k, b in batches.items()}
 
         # One generator forward (both identities through the encoder at once)
         # serves both steps: the discriminators train on its detached result,
         # the generators' losses backpropagate through it (the generators do
         # not change in between).
         with self._autocast():
-            outs = model.generate_all({ident: warped for ident, (warped, _, _) in data.items()})
-            d_losses = {ident: discriminator_loss(model, ident, target, outs[ident].result, warped, cfg.gan_loss)
-                        for ident, (warped, target, _) in data.items()}
-        values = self._finite({f"D_{k}": v for k, v in d_losses.items()})
+            outs = self._generate({ident: warped for ident, (warped, _, _) in data.items()})
+            d_losses = discriminator_losses(
+                self._discriminate, {ident: (target, outs[ident].result, warped)
+                                     for ident, (warped, target, _) in data.items()}, cfg.gan_loss)
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler.scale(d_losses["A"] + d_losses["B"]).backward()
         self.scaler.step(self.opt_d)
@@ -279,14 +333,15 @@ class Trainer:
                 terms = {ident: generator_losses(model, ident, warped, target, eyes, cfg, phase, pl_model,
                                                  out=outs[ident])
                          for ident, (warped, target, eyes) in data.items()}
-            parts = {f"G_{k}": t.total for k, t in terms.items()}
+            parts = {f"D_{k}": v for k, v in d_losses.items()}
+            parts.update({f"G_{k}": t.total for k, t in terms.items()})
             for ident, t in terms.items():
                 parts.update({f"{name}_{ident}": v for name, v in t.parts.items()})
-            values.update(self._finite(parts))
             self.opt_g.zero_grad(set_to_none=True)
             self.scaler.scale(terms["A"].total + terms["B"].total).backward()
         finally:
             self.model.discriminators.requires_grad_(True)
+        values = self._finite(parts)
         self.scaler.step(self.opt_g)
         self.scaler.update()
         return values
@@ -341,8 +396,12 @@ class Trainer:
         result = TrainResult(self.iteration, iterations)
         if self.iteration >= iterations:
             return result
-        streams = {k: src.iterate(self.iteration) for k, src in self.sources.items()}
-        bar = tqdm(total=iterations, initial=self.iteration, desc="train", disable=not cfg.progress,
+        if self._failed:
+            raise FaceswapError("this trainer stopped on a non-finite loss; make a new one, which resumes from "
+                                "the last good checkpoint")
+        streams = {k: src.iterate(self.iteration, raw=self.augment_on_device) for k, src in self.sources.items()}
+        main = self.rank == 0
+        bar = tqdm(total=iterations, initial=self.iteration, desc="train", disable=not (cfg.progress and main),
                    dynamic_ncols=True)
         saved_at = self.iteration if self.checkpoint_path.exists() else -1
         stop = False
@@ -351,36 +410,41 @@ class Trainer:
                 index, phase = self._apply_phase(iterations)
                 losses = self.step({k: next(s) for k, s in streams.items()}, phase)
                 self.iteration += 1
-                self.history.append(self.iteration, losses)
+                if main:
+                    self.history.append(self.iteration, losses)
                 result.losses = losses
                 bar.update(1)
                 bar.set_postfix({k: f"{losses[k]:.3g}" for k in ("G_A", "G_B", "D_A", "D_B")}, refresh=False)
                 last = self.iteration == iterations
                 progress = TrainingProgress(self.iteration, iterations, losses, index)
-                if cfg.preview_interval and (self.iteration % cfg.preview_interval == 0 or last):
+                if main and cfg.preview_interval and (self.iteration % cfg.preview_interval == 0 or last):
                     progress.previews, progress.preview_grid = self._write_outputs()
-                if (cfg.save_interval and self.iteration % cfg.save_interval == 0) or last:
+                if main and ((cfg.save_interval and self.iteration % cfg.save_interval == 0) or last):
                     self.save()
                     saved_at = self.iteration
                 if cfg.backup_interval and self.iteration % cfg.backup_interval == 0 and saved_at == self.iteration:
                     ckpt.write_backup(self.checkpoint_path, self.iteration, cfg.keep_backups)
-                if callback is not None:
+                if callback is not None and not self._want_stop:
                     try:
-                        stop = callback(progress) is False
+                        self._want_stop = callback(progress) is False
                     except StopTraining:
-                        stop = True
+                        self._want_stop = True
+                # Alone, a stop request ends the run now; with several processes, all of them stop
+                # together one iteration later, when the request has travelled with the losses.
+                stop = self._want_stop if self.processes == 1 else self._stop_votes > 0
             if stop:
                 result.stopped_early = True
         except KeyboardInterrupt:
-            if saved_at != self.iteration:
+            if main and saved_at != self.iteration:
                 self.save()
             raise
         finally:
             bar.close()
             for stream in streams.values():
                 stream.close()
-        if saved_at != self.iteration:
+        if main and saved_at != self.iteration:
             self.save()
+        self._want_stop, self._stop_votes = False, 0.0
         result.iteration = self.iteration
         return result
 
