@@ -17,7 +17,12 @@ of its 65 TFLOP/s fp16 tensor-core peak on this conv-heavy model:
 ``data_it_per_s >= gpu_it_per_s``.
 
 Last stdout line: ``{"workers", "gpu": {...}, "runs": [{"resolution",
-"batch_size", "data_it_per_s", "gflop_per_it", "gpu_it_per_s", "keeps_up"}, ...]}``.
+"batch_size", "data_it_per_s", "gflop_per_it", "gpu_it_per_s", "keeps_up",
+"host_it_per_s_device_augment", "keeps_up_device_augment"}, ...]}``.
+
+``host_it_per_s_device_augment``: what the CPU sustains when training on
+CUDA augments on the GPU (``TrainConfig.augment="auto"``): only the draws and
+the gathering of the uint8 faces are left on the host.
 """
 from __future__ import annotations
 
@@ -44,8 +49,11 @@ def flop_per_iteration(folders, workdir: Path, resolution: int, capacity: str, b
     return counter.get_total_flops()
 
 
-def data_rate(folders, resolution: int, capacity: str, batch_size: int, workers: int, batches: int) -> float:
-    """Iterations per second of batch preparation for both identities."""
+def data_rate(folders, resolution: int, capacity: str, batch_size: int, workers: int, batches: int,
+              raw: bool = False) -> float:
+    """Iterations per second of batch preparation for both identities: whole
+    augmentation on the CPU, or with ``raw`` the host's part when the device
+    augments (draws, gathering the faces, page-locking when CUDA is there)."""
     from faceswap_parts.config import ModelConfig, TrainConfig
     from faceswap_parts.data.dataset import BatchSource
     from faceswap_parts.data.faceset import load_faceset
@@ -53,8 +61,11 @@ def data_rate(folders, resolution: int, capacity: str, batch_size: int, workers:
     config = TrainConfig(a_dir=str(folders[0]), b_dir=str(folders[1]), batch_size=batch_size, workers=workers,
                          model=ModelConfig(resolution=resolution, capacity=capacity))
     sets = [load_faceset(str(f), label) for f, label in zip(folders, "AB")]
-    sources = [BatchSource(fs, config, i, sets) for i, fs in enumerate(sets)]
-    streams = [s.iterate(0) for s in sources]
+    import torch
+
+    sources = [BatchSource(fs, config, i, sets, pin_memory=raw and torch.cuda.is_available())
+               for i, fs in enumerate(sets)]
+    streams = [s.iterate(0, raw=raw) for s in sources]
     for stream in streams:  # warm-up: the pool is filled and the first batches made
         next(stream)
     t = time.perf_counter()
@@ -89,12 +100,15 @@ def main() -> int:
                 flop = flop_per_iteration(folders, Path(tmp) / f"w{resolution}_{batch_size}", resolution,
                                           args.capacity, batch_size)
                 rate = data_rate(folders, resolution, args.capacity, batch_size, args.workers, args.batches)
+                host = data_rate(folders, resolution, args.capacity, batch_size, args.workers, args.batches, raw=True)
                 need = T4_FP16_PEAK * args.gpu_fraction / flop
                 runs.append({"resolution": resolution, "batch_size": batch_size, "data_it_per_s": round(rate, 2),
                              "gflop_per_it": round(flop / 1e9, 1), "gpu_it_per_s": round(need, 2),
-                             "keeps_up": rate >= need})
-                print(f"{resolution:3d} px batch {batch_size:2d}: data {rate:6.2f} it/s, T4 needs {need:6.2f} it/s "
-                      f"({flop / 1e9:.0f} GFLOP/it)", flush=True)
+                             "keeps_up": rate >= need, "host_it_per_s_device_augment": round(host, 2),
+                             "keeps_up_device_augment": host >= need})
+                print(f"{resolution:3d} px batch {batch_size:2d}: data {rate:6.2f} it/s (host part when the GPU "
+                      f"augments: {host:6.2f} it/s), T4 needs {need:6.2f} it/s ({flop / 1e9:.0f} GFLOP/it)",
+                      flush=True)
     print(json.dumps({"workers": args.workers, "capacity": args.capacity,
                       "gpu": {"name": "T4", "fp16_peak_tflops": T4_FP16_PEAK / 1e12, "fraction": args.gpu_fraction},
                       "runs": runs}))

@@ -117,8 +117,10 @@ class DlibTorchEmbedder(DlibEmbedder):
         from faceswap_parts.device import resolve_device
         from faceswap_parts.recognition.dlib_resnet import load_dlib_face_net
 
+        from faceswap_parts.device import half_on_cuda
+
         self._device = resolve_device(self._device)
-        return load_dlib_face_net(device=self._device)
+        return half_on_cuda(load_dlib_face_net(device=self._device), self._device)
 
     def describe(self, chips: list[np.ndarray]) -> np.ndarray:
         """``(N, 128)`` descriptors of ``150x150`` RGB uint8 chips."""
