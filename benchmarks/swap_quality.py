@@ -68,19 +68,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def overrides(pairs: list[str]) -> dict:
-    out = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--set needs FIELD=VALUE, got {pair!r}")
-        try:
-            out[name] = json.loads(value)
-        except json.JSONDecodeError:
-            out[name] = value
-    return out
-
-
 def extract_once(video: str, folder: Path, start: float, end: float) -> Path:
     """Extract ``video`` seconds [start, end) into ``folder`` unless a previous run did."""
     from faceswap_parts.extraction import extract_video
@@ -223,7 +210,7 @@ def main(argv=None) -> int:
         print("--every must be >= 1 and at most --iterations", file=sys.stderr)
         return 2
 
-    from faceswap_parts.config import ModelConfig, TrainConfig
+    from faceswap_parts.config import ModelConfig, TrainConfig, parse_overrides
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
     from faceswap_parts.detection import FaceDetector
     from faceswap_parts.images import write_image
@@ -256,7 +243,7 @@ def main(argv=None) -> int:
         "batch_size": args.batch_size, "device": args.device, "precision": args.precision,
         "perceptual": args.perceptual == "on", "perceptual_net": args.perceptual_net, "seed": args.seed,
         "preview_interval": args.every, "save_interval": args.every, "backup_interval": 0, "progress": False,
-        **overrides(args.set)})
+        **parse_overrides(args.set)})
     trainer = Trainer(config)
 
     detector = FaceDetector(device=args.device)
@@ -300,7 +287,7 @@ def main(argv=None) -> int:
                    "capacity": args.capacity, "batch_size": args.batch_size, "device": str(trainer.device),
                    "precision": trainer.precision, "perceptual": args.perceptual,
                    "perceptual_net": trainer.perceptual_net or None, "seed": args.seed,
-                   "overrides": overrides(args.set), "eval_every": args.eval_every,
+                   "overrides": parse_overrides(args.set), "eval_every": args.eval_every,
                    "faces": {k: len(list((v / "aligned_faces").glob("*.png"))) for k, v in faces.items()},
                    "extract_s": round(extract_s, 1), "out": str(out)},
         "reencoded": reencoded,

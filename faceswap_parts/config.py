@@ -120,7 +120,7 @@ class TrainConfig:
     w_mask_hinge: float = 0.1
     w_mask_tv: float = 0.1
     cycle: bool = False
-    w_cycle: float = 1.0
+    w_cycle: float = 10.0  # v2.2's cycle-consistency weight
     perceptual: bool = True  # used in the phases that ask for it, when the extractor can be loaded
     perceptual_weights: str = ""  # local VGGFace2 weights file; "" = cache / download
     perceptual_net: str = "auto"  # see PERCEPTUAL_NETS; the one used is recorded in the checkpoint
@@ -177,3 +177,66 @@ class TrainConfig:
         """Build from a saved dict, ignoring keys this version does not know."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+#: TrainConfig fields that have options of their own, or are not training settings.
+_NOT_SETTABLE = {"a_dir", "b_dir", "workdir", "model", "progress"}
+
+
+def parse_overrides(pairs: list[str] | tuple = (), config_file: str | None = None) -> dict:
+    """TrainConfig fields from ``--config FILE`` (TOML: top-level keys or a
+    ``[train]`` table) and then ``--set FIELD=VALUE`` (VALUE read as JSON,
+    else as a plain string), checked against the fields' types. A bad name or
+    value is a one-line :class:`FaceswapError`."""
+    import difflib
+    import json
+
+    values: dict = {}
+    if config_file:
+        try:
+            import tomllib
+        except ImportError:  # Python < 3.11
+            try:
+                import tomli as tomllib
+            except ImportError:
+                raise FaceswapError("--config needs Python 3.11+ (tomllib) or `pip install tomli`") from None
+        try:
+            with open(config_file, "rb") as f:
+                data = tomllib.load(f)
+        except OSError as err:
+            raise FaceswapError(f"--config {config_file}: {err.strerror or err}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise FaceswapError(f"--config {config_file} is not valid TOML: {err}") from None
+        values.update(data.get("train", data))
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip():
+            raise FaceswapError(f"--set needs FIELD=VALUE, got {pair!r}")
+        try:
+            values[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            values[name.strip()] = text
+    defaults = TrainConfig()
+    settable = sorted(f.name for f in fields(TrainConfig) if f.name not in _NOT_SETTABLE)
+    for name, value in values.items():
+        if name not in settable:
+            near = difflib.get_close_matches(name, settable, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else f"; settable: {', '.join(settable)}"
+            raise FaceswapError(f"{name} is not a training setting{hint}")
+        default = getattr(defaults, name)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(default, (tuple, list)):
+            ok = isinstance(value, list)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            kind = "a list" if isinstance(default, (tuple, list)) else f"a {type(default).__name__}"
+            raise FaceswapError(f"{name}={value!r}: expected {kind} (the default is {default!r})"[:300])
+        if isinstance(default, float):
+            values[name] = float(value)
+    return values

@@ -86,3 +86,40 @@ def test_help_says_iterations_is_a_total(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "TOTAL number of iterations" in capsys.readouterr().out
+
+
+def test_set_and_config_file_reach_the_checkpoint(real_facesets, tmp_path, capsys):
+    a, b = map(str, real_facesets)
+    toml = tmp_path / "train.toml"
+    toml.write_text('[train]\nw_eyes = 20\nmotion_blur_prob = 0.0\nschedule = [{start = 0.0, perceptual = false}]\n')
+    code, _, err = run_cli(capsys, "--a", a, "--b", b, "--workdir", tmp_path / "w", "--iterations", 1,
+                           "--config", toml, "--set", "w_eyes=35", "--set", "cycle=true", *FAST)
+    assert code == 0, err
+    saved = load_checkpoint(tmp_path / "w" / "checkpoint.pt")["train_config"]
+    assert saved["w_eyes"] == 35.0  # --set wins over the file
+    assert saved["motion_blur_prob"] == 0.0 and saved["cycle"] is True
+    assert saved["w_cycle"] == 10.0  # v2.2's cycle weight unless set
+    assert len(saved["schedule"]) == 1 and saved["schedule"][0]["perceptual"] is False
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--set", "w_eye=3"], "w_eye is not a training setting (did you mean w_eyes?)"),
+    (["--set", "w_eyes=high"], "w_eyes='high': expected a float"),
+    (["--set", "cycle=1"], "cycle=1: expected a bool"),
+    (["--set", "noequals"], "--set needs FIELD=VALUE"),
+    (["--set", "workdir=x"], "workdir is not a training setting"),
+    (["--config", "missing.toml"], "--config missing.toml"),
+])
+def test_bad_settings_are_one_line_errors(real_facesets, tmp_path, capsys, args, words):
+    a, b = map(str, real_facesets)
+    code, _, err = run_cli(capsys, "--a", a, "--b", b, "--workdir", tmp_path / "w", "--iterations", 1, *args, *FAST)
+    assert_one_line_error(code, err, words)
+    assert not (tmp_path / "w").exists()
+
+
+def test_config_file_that_is_not_toml(real_facesets, tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("w_eyes = = 3\n")
+    code, _, err = run_cli(capsys, "--a", str(real_facesets[0]), "--b", str(real_facesets[1]), "--workdir",
+                           tmp_path / "w", "--iterations", 1, "--config", bad, *FAST)
+    assert_one_line_error(code, err, "is not valid TOML")

@@ -8,9 +8,10 @@ HELP = "swap faces (or only eyes / nose / mouth...) in a video with a trained mo
 
 def add_arguments(parser) -> None:
     # choices are spelled out here (not imported) so that --help needs no heavy imports
-    parser.add_argument("video", help="input video")
+    parser.add_argument("video", help="input video, or a still image (jpg, png...: the output is then an image)")
     parser.add_argument("--model", required=True, metavar="WORKDIR", help="training workdir holding checkpoint.pt")
-    parser.add_argument("--out", required=True, metavar="OUT.mp4", help="output video (H.264 MP4)")
+    parser.add_argument("--out", required=True, metavar="OUT.mp4",
+                        help="output video (H.264 MP4), or an image file for a still image input")
     parser.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"),
                         help="AtoB puts identity B's face on a video of A (default: AtoB)")
     parser.add_argument("--output-type", default="result", choices=("result", "side-by-side", "triple"),
@@ -52,6 +53,16 @@ def add_arguments(parser) -> None:
                              "older GPUs (Colab's T4), else fp32; fp16 is for GPUs (default: auto)")
     parser.add_argument("--resolution", type=int, default=None, choices=(64, 128, 256),
                         help="fail unless the checkpoint has this resolution")
+    parser.add_argument("--blend", default=None, choices=("feather", "seamless"),
+                        help="feather (default): linear blend; seamless: Poisson blending first (v2's "
+                             "use_poisson_blending), the face takes the frame's colours at its edge")
+    parser.add_argument("--enhance", type=float, default=None, metavar="E",
+                        help="local contrast added to the generated face, 0 (default, off) to 1")
+    parser.add_argument("--detect-threshold", type=float, default=None, metavar="T",
+                        help="face probability O-Net needs (v2.2's detec_threshold, default 0.7): lower finds "
+                             "more faces, and more false ones")
+    parser.add_argument("--feather", type=float, default=None, metavar="F",
+                        help="width of the pasted face's soft edge, fraction of the crop (default 0.15)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -62,7 +73,7 @@ def run(args) -> int:
 
     given = {name: getattr(args, name) for name in (
         "kalman_noise", "moving_average", "detect_every", "roi_coverage", "min_face", "batch_size",
-        "encoder_preset", "workers")
+        "encoder_preset", "workers", "blend", "enhance", "detect_threshold", "feather")
         if getattr(args, name) is not None}
     config = ConverterConfig(
         direction=args.direction, output_type=args.output_type, color_correction=args.color_correction,
@@ -70,17 +81,25 @@ def run(args) -> int:
         auto_downscale=args.auto_downscale, all_faces=args.all_faces, device=args.device,
         precision=args.precision, start=args.start, end=args.end, max_frames=args.max_frames,
         audio=not args.no_audio, progress_bar=not args.quiet, **given)
-    # fail on the cheap checks (input, output folder) before loading any network
-    from faceswap_parts.video import VideoReader
+    from faceswap_parts.images import is_image_file
 
-    VideoReader(args.video, start=args.start, end=args.end, max_frames=args.max_frames)
-    check_output_path(args.video, args.out)
+    still = is_image_file(args.video)
+    # fail on the cheap checks (input, output folder) before loading any network
+    if still:
+        image = _read_still(args.video, args.out)
+    else:
+        from faceswap_parts.video import VideoReader
+
+        VideoReader(args.video, start=args.start, end=args.end, max_frames=args.max_frames)
+        check_output_path(args.video, args.out)
     from faceswap_parts.training import load_model
 
     model = load_model(args.model, device=args.device)
     if args.resolution is not None and model.config.resolution != args.resolution:
         raise FaceswapError(f"the checkpoint in {args.model} is a {model.config.resolution} px model, "
                             f"not {args.resolution} px; drop --resolution or pick the matching workdir")
+    if still:
+        return _convert_still(VideoConverter(model, config), image, args.out)
     result = VideoConverter(model, config).convert(args.video, args.out)
     audio = "with audio" if result.audio else "no audio"
     w, h = result.size
@@ -92,4 +111,31 @@ def run(args) -> int:
     if args.start:
         print(f"this segment starts at {args.start:g}s of {args.video}: score it with "
               f"`faceswap-parts evaluate ... --start {args.start:g}`")
+    return 0
+
+
+def _read_still(path, out):
+    """The still image to convert, after checking that ``out`` is an image
+    file that can be written and is not the input."""
+    from pathlib import Path
+
+    from faceswap_parts.errors import FaceswapError
+    from faceswap_parts.images import is_image_file, read_image
+
+    if not is_image_file(out):
+        raise FaceswapError(f"{path} is a still image, so --out must be an image file (.png, .jpg...), got {out}")
+    if Path(out).resolve() == Path(path).resolve():
+        raise FaceswapError(f"--out {out} is the input image; give another file name")
+    if not Path(out).resolve().parent.is_dir():
+        raise FaceswapError(f"--out {out}: folder {Path(out).parent} does not exist")
+    return read_image(path)
+
+
+def _convert_still(converter, image, out) -> int:
+    from faceswap_parts.images import write_image
+
+    result = converter.convert_image(image)
+    write_image(out, result)
+    swapped = "a face swapped" if result is not image else "no face found: the image is unchanged"
+    print(f"wrote {out}: {image.shape[1]}x{image.shape[0]}, {swapped}")
     return 0

@@ -60,6 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--workers", type=int, help="threads preparing batches (default 2)")
     train.add_argument("--augment", help="where augmentation runs: auto (default: on a CUDA GPU when training on "
                                          "one), cpu or device")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                       help="any training setting: loss weights, augmentation probabilities, the schedule... "
+                            "(VALUE as JSON), e.g. --set w_eyes=30 --set motion_blur_prob=0; recorded in the "
+                            "checkpoint")
+    train.add_argument("--config", dest="config_file", metavar="FILE.toml",
+                       help="training settings from a TOML file (top-level keys or a [train] table); "
+                            "--set and the options above win over it")
     parser.add_argument("--devices", type=int, default=1, metavar="N",
                         help="train on N GPUs (or N CPU processes) with DistributedDataParallel; the batch size "
                              "is the total over all of them (default 1; under torchrun, torchrun's count)")
@@ -84,7 +91,9 @@ def run(args) -> int:
         raise FaceswapError(f"--iterations must be >= 1, got {args.iterations}")
     requested_model = _given(args, MODEL_OPTIONS)
     ModelConfig.from_dict(requested_model)  # validates the values before any file is read
-    options = _given(args, TRAIN_OPTIONS)
+    from faceswap_parts.config import parse_overrides
+
+    options = {**parse_overrides(args.overrides, args.config_file), **_given(args, TRAIN_OPTIONS)}
     workdir = Path(args.workdir).expanduser()
     if workdir.exists() and not workdir.is_dir():  # before minutes of loading faces and building the model
         raise FaceswapError(f"--workdir {workdir} is a file; give a folder (it is created if missing)")

@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from faceswap_parts.alignment import align_face, alignment_matrix, invert, transform_points
-from faceswap_parts.conversion.blending import edge_mask, paste_back
+from faceswap_parts.conversion.blending import BLENDS, edge_mask, enhance_contrast, paste_back
 from faceswap_parts.conversion.color import COLOR_MODES, color_correct
 from faceswap_parts.conversion.layouts import check_output_type, compose, output_size
 from faceswap_parts.conversion.parts import (MIN_PART_FRAMES, PART_FOLDER_PREFIX, PART_WARMUP_FRAMES, part_starts,
@@ -66,6 +66,11 @@ class ConverterConfig:
         roi_coverage: side of the pasted square as a fraction of the model's
             crop (smaller pastes less of the crop's border).
         feather: width of the pasted region's soft edge, fraction of the crop.
+        blend: ``feather`` (linear blend) or ``seamless`` (Poisson blending
+            first: the face takes the frame's colours at its edge).
+        enhance: local contrast added to the generated face, 0 (off) to 1.
+        detect_threshold: O-Net's face-probability threshold (v2.2's
+            ``detec_threshold``): lower finds more faces (and more false ones).
         min_face: smallest face (pixels, in the original frame) to detect.
         all_faces: swap every face rather than the largest one.
         batch_size: frames decoded, detected and generated together.
@@ -98,6 +103,9 @@ class ConverterConfig:
     auto_downscale: bool = True
     roi_coverage: float = 0.9
     feather: float = 0.15
+    blend: str = "feather"
+    enhance: float = 0.0
+    detect_threshold: float = 0.7
     min_face: int = 40
     all_faces: bool = False
     batch_size: int = 16
@@ -128,6 +136,9 @@ class ConverterConfig:
             (self.detect_every >= 1, f"--detect-every must be >= 1, got {self.detect_every}"),
             (0.2 <= self.roi_coverage <= 1.0, f"--roi-coverage must be within [0.2, 1.0], got {self.roi_coverage}"),
             (0 <= self.feather <= 0.5, f"feather must be within [0, 0.5], got {self.feather}"),
+            (self.blend in BLENDS, f"--blend must be one of {', '.join(BLENDS)}, got {self.blend!r}"),
+            (0 <= self.enhance <= 1, f"--enhance must be within [0, 1], got {self.enhance}"),
+            (0 < self.detect_threshold < 1, f"--detect-threshold must be within (0, 1), got {self.detect_threshold}"),
             (self.min_face >= 12, f"--min-face must be >= 12 pixels, got {self.min_face}"),
             (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
@@ -257,9 +268,12 @@ class VideoConverter:
             return self._detector
         if frame_size not in self._detectors:
             from faceswap_parts.detection import FaceDetector
+            from faceswap_parts.detection.detector import DEFAULT_THRESHOLDS
 
+            c = self.config
             self._detectors[frame_size] = FaceDetector.for_frames(
-                frame_size, self.config.min_face, self.config.auto_downscale, device=self.device)
+                frame_size, c.min_face, c.auto_downscale, device=self.device,
+                thresholds=(*DEFAULT_THRESHOLDS[:2], c.detect_threshold))
         return self._detectors[frame_size]
 
     @property
@@ -384,8 +398,8 @@ class VideoConverter:
             if results[i] is frames[i]:
                 results[i] = frames[i].copy()
                 alphas[i] = np.zeros(frames[i].shape[:2], np.float32)
-            paste_back(results[i], swapped, mask * self._edge, matrix, frame_weight=parts.get(id(face)),
-                       out_alpha=alphas[i])
+            paste_back(results[i], enhance_contrast(swapped, c.enhance), mask * self._edge, matrix,
+                       frame_weight=parts.get(id(face)), out_alpha=alphas[i], blend=c.blend)
         return results, alphas
 
     def convert_frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:

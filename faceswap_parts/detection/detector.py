@@ -46,8 +46,14 @@ def load_nets(device: torch.device) -> tuple[PNet, RNet, ONet]:
     return tuple(nets)
 
 
+DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)
+
+
 class FaceDetector:
     """MTCNN face detector returning boxes, scores and 5 landmarks per face.
+
+    ``DEFAULT_THRESHOLDS``: the cascade's stage thresholds; the last (O-Net's,
+    v2.2's ``detec_threshold``) decides what counts as a face.
 
     Args:
         device: "auto", "cpu", "cuda", ... (see :func:`faceswap_parts.device.resolve_device`).
@@ -63,7 +69,7 @@ class FaceDetector:
     """
 
     def __init__(self, device: str | torch.device = "auto", min_face_size: float = 20,
-                 thresholds: Sequence[float] = (0.6, 0.7, 0.7), factor: float = 0.709,
+                 thresholds: Sequence[float] = DEFAULT_THRESHOLDS, factor: float = 0.709,
                  max_side: int | None = None) -> None:
         if not np.isfinite(min_face_size) or min_face_size < 6:
             raise FaceswapError(f"min_face_size must be at least 6 pixels, got {min_face_size}")
