@@ -113,6 +113,10 @@ class TrainConfig:
     gan_loss: str = "mixup_lsgan"
     w_recon: float = 1.0
     w_eyes: float = 30.0
+    # The mouth's and nose's own reconstruction + edge terms, like the eyes' (0 = off), from their
+    # part masks (`masks --parts mouth,nose`) where the face set has them.
+    w_mouth: float = 0.0
+    w_nose: float = 0.0
     w_edge: float = 0.1
     w_adv: float = 0.1
     w_pl: tuple = (0.01, 0.1, 0.3, 0.1)

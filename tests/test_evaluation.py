@@ -312,6 +312,7 @@ def test_cli_original_against_itself_is_no_swap_and_deterministic(tmp_path, vide
     assert report["mean_distance_to_a"] < 0.45 < report["mean_distance_to_b"]
     assert report["stability_ratio"] == pytest.approx(1.0) and report["flicker_ratio"] == pytest.approx(1.0)
     assert report["landmark_error"] == pytest.approx(0.0) and report["coverage"] == 1.0
+    assert report["seam_score"] is None  # nothing was pasted
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 5 and "Worst frames" in html
 
@@ -354,6 +355,8 @@ def test_pasted_b_face_scores_high_identity_transfer(tmp_path, a_clip, detector,
     assert report["baseline_identity_transfer_rate"] == 0.0
     assert report["mean_distance_to_b"] < report["mean_distance_to_a"]
     assert report["landmark_error"] > 0  # B's features sit where A's were, not exactly on them
+    # A feathered paste (and the video's re-encoding): its edge is about as smooth as the frame was.
+    assert 0.3 < report["seam_score"] < 1.5
 
 
 @pytest.mark.e2e

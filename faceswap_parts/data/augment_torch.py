@@ -75,13 +75,13 @@ def augment_batch(raw: RawBatch, resolution: int) -> FaceBatch:
     aligned target, motion blur; model-range tensors."""
     images = raw.images.permute(0, 3, 1, 2).float()
     rgb = torch.where(raw.has_ref[:, None, None, None], color_match(images, raw.ref_stats), images)
-    image = torch.cat([rgb, raw.masks[:, None].float()], dim=1)
+    image = torch.cat([rgb, raw.masks.permute(0, 3, 1, 2).float()], dim=1)
     image = warp_affine(image, raw.transform_inv, image.shape[-1])
     image = torch.where(raw.flip[:, None, None, None], image.flip(-1), image)
     warped = _sample(image, remap_grid(raw.grid, resolution))
     target = warp_affine(image, raw.target_inv, resolution)
-    eyes = target[:, 3:4] / 255.0
+    masks = target[:, 3:] / 255.0
     warped, target = warped[:, :3], target[:, :3]
     # Unblurred samples carry a centred delta kernel: one convolution for all, no branch on device data.
     warped, target = motion_blur(torch.cat([warped, target]), torch.cat([raw.blur, raw.blur])).chunk(2)
-    return FaceBatch(warped / 127.5 - 1.0, target / 127.5 - 1.0, eyes)
+    return FaceBatch(warped / 127.5 - 1.0, target / 127.5 - 1.0, masks[:, :1], masks[:, 1:])

@@ -18,17 +18,19 @@ import torch
 
 from faceswap_parts.config import TrainConfig
 from faceswap_parts.data import augment
-from faceswap_parts.data.faceset import FaceSet
+from faceswap_parts.data.faceset import LOSS_PARTS, FaceSet
 
 
 @dataclass
 class FaceBatch:
-    """``warped`` and ``target`` (N,3,R,R) float32 in [-1, 1]; ``eyes`` (N,1,R,R) in [0, 1].
+    """``warped`` and ``target`` (N,3,R,R) float32 in [-1, 1]; ``eyes`` (N,1,R,R) in [0, 1];
+    ``parts`` (N,K,R,R) in [0, 1], the masks of the source's ``loss_parts`` (K may be 0).
     numpy arrays from the CPU path, tensors on the training device from :mod:`~faceswap_parts.data.augment_torch`."""
 
     warped: np.ndarray | torch.Tensor
     target: np.ndarray | torch.Tensor
     eyes: np.ndarray | torch.Tensor
+    parts: np.ndarray | torch.Tensor
 
 
 @dataclass
@@ -49,7 +51,7 @@ class SampleDraws:
 class RawBatch:
     """A batch before augmentation, as host tensors (pinned for an asynchronous
     copy when training on CUDA) plus its draws as arrays: what the GPU path
-    uploads. ``images`` (N,S,S,3) and ``masks`` (N,S,S) uint8; ``ref_stats``
+    uploads. ``images`` (N,S,S,3) and ``masks`` (N,S,S,1+K: eyes, then the loss parts) uint8; ``ref_stats``
     (N,2,3) the colour reference's channel means and standard deviations."""
 
     images: torch.Tensor
@@ -108,6 +110,8 @@ class BatchSource:
             raise ValueError(f"cannot split batches of {self.batch_size} over {processes} processes (rank {rank})")
         self.local = slice(rank * self.batch_size // processes, (rank + 1) * self.batch_size // processes)
         self.pin_memory = pin_memory
+        #: Parts whose masks the batches carry: those with a loss weight and masks in this face set.
+        self.loss_parts = tuple(p for p in LOSS_PARTS if getattr(config, f"w_{p}", 0) > 0 and p in faceset.part_masks)
         self._orders: dict[int, np.ndarray] = {}
         self._ref_stats: list[np.ndarray | None] = [None] * len(self.color_pool)
         self._lock = threading.Lock()
@@ -150,19 +154,26 @@ class BatchSource:
         if d.color_ref is not None:
             pool, face = d.color_ref
             rgb = augment.color_match(rgb, self.color_pool[pool].images[face].astype(np.float32))
-        image = np.concatenate([rgb, self.faceset.eye_masks[d.index, ..., None].astype(np.float32)], axis=-1)
+        image = np.concatenate([rgb, self._masks(np.array([d.index]))[0].astype(np.float32)], axis=-1)
         image = augment.apply_transform(image, d.transform, d.flip)
         warped, target = augment.apply_warp(image, d.grid, d.target_matrix, self.config.model.resolution)
-        warped, target, eyes = warped[..., :3], target[..., :3], target[..., 3]
+        warped, target, masks = warped[..., :3], target[..., :3], target[..., 3:]
         if d.blur is not None:
             warped, target = augment.apply_blur([warped, target], d.blur)
-        return warped, target, eyes
+        return warped, target, masks
+
+    def _masks(self, index: np.ndarray) -> np.ndarray:
+        """(n,S,S,1+K) uint8: the eye mask, then the loss parts' masks."""
+        return np.stack([self.faceset.eye_masks[index], *(self.faceset.part_masks[p][index] for p in self.loss_parts)],
+                        axis=-1)
 
     def batch(self, k: int) -> FaceBatch:
         """This process's share of batch ``k``, augmented on the CPU (deterministic)."""
-        warped, target, eyes = zip(*(self._sample(d) for d in self.draws(k)[self.local]))
-        eyes = (np.stack(eyes)[:, None] / 255.0).astype(np.float32)
-        return FaceBatch(to_model_range(np.stack(warped)), to_model_range(np.stack(target)), eyes)
+        warped, target, masks = zip(*(self._sample(d) for d in self.draws(k)[self.local]))
+        masks = (np.stack(masks).reshape(len(masks), *masks[0].shape[:2], -1).transpose(0, 3, 1, 2)
+                 / 255.0).astype(np.float32)
+        return FaceBatch(to_model_range(np.stack(warped)), to_model_range(np.stack(target)),
+                         np.ascontiguousarray(masks[:, :1]), np.ascontiguousarray(masks[:, 1:]))
 
     def _stats(self, pool: int) -> np.ndarray:
         """(N,2,3) channel means and standard deviations of a pool face set, computed once."""
@@ -193,7 +204,7 @@ class BatchSource:
             if d.color_ref is not None:
                 ref_stats[i] = self._stats(d.color_ref[0])[d.color_ref[1]]
         arrays = {
-            "images": self.faceset.images[index], "masks": self.faceset.eye_masks[index],
+            "images": self.faceset.images[index], "masks": self._masks(index),
             "has_ref": np.array([d.color_ref is not None for d in draws]), "ref_stats": ref_stats,
             "transform_inv": np.stack([cv2.invertAffineTransform(d.transform) for d in draws]).astype(np.float32),
             "flip": np.array([d.flip for d in draws]),
@@ -209,7 +220,8 @@ class BatchSource:
 
     def _pinned_batch(self, k: int) -> FaceBatch:
         batch = self.batch(k)
-        return FaceBatch(*(torch.from_numpy(a).pin_memory() for a in (batch.warped, batch.target, batch.eyes)))
+        return FaceBatch(*(torch.from_numpy(a).pin_memory() for a in (batch.warped, batch.target, batch.eyes,
+                                                                       batch.parts)))
 
     def iterate(self, start: int = 0, raw: bool = False) -> Iterator[FaceBatch | RawBatch]:
         """Batches ``start, start+1, ...`` (augmented, or :class:`RawBatch` with

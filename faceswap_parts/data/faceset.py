@@ -31,6 +31,8 @@ FACE_SIZE = 256
 #: Smaller images carry too little detail to train on and are skipped.
 MIN_SIDE = 64
 EYES_DIR = mask_dir("eyes")
+#: Parts whose masks (``masks --parts``) weight their own reconstruction and edge losses when present.
+LOSS_PARTS = ("mouth", "nose")
 
 
 @dataclass
@@ -44,6 +46,8 @@ class FaceSet:
     names: list[str]
     has_eye_masks: bool
     skipped: dict[str, int] = field(default_factory=dict)
+    #: (N,256,256) uint8 masks of the :data:`LOSS_PARTS` whose folders exist beside the faces
+    part_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -51,6 +55,8 @@ class FaceSet:
     def summary(self) -> str:
         """One line for the user: how many faces, masks and skipped files."""
         masks = "with eye masks" if self.has_eye_masks else "no eye masks"
+        if self.part_masks:
+            masks += f", {' and '.join(self.part_masks)} masks"
         skipped = ", ".join(f"{n} {why}" for why, n in self.skipped.items() if n)
         return f"{self.folder}: {len(self)} faces, {masks}" + (f" (skipped {skipped})" if skipped else "")
 
@@ -91,6 +97,9 @@ def load_faceset(folder: str | os.PathLike, label: str = "") -> FaceSet:
     if eyes_dir is not None and not eyes_dir.is_dir():
         eyes_dir = None
     entries = sorted(p for p in faces_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    part_dirs = {part: faces_dir.parent / mask_dir(part) for part in LOSS_PARTS
+                 if eyes_dir is not None and (faces_dir.parent / mask_dir(part)).is_dir()}
+    parts: dict[str, list] = {part: [] for part in part_dirs}
     skipped = {"non-image files": 0, "unreadable images": 0, f"images under {MIN_SIDE} px": 0}
     images, masks, names, n_masks = [], [], [], 0
     for path in entries:
@@ -105,22 +114,33 @@ def load_faceset(folder: str | os.PathLike, label: str = "") -> FaceSet:
         if min(image.shape[:2]) < MIN_SIDE:
             skipped[f"images under {MIN_SIDE} px"] += 1
             continue
-        mask = np.zeros(image.shape[:2], np.uint8)
-        mask_path = eyes_dir / path.name if eyes_dir is not None else None
-        if mask_path is not None and mask_path.is_file():
-            try:
-                mask = read_mask(mask_path)
-                n_masks += 1
-            except FaceswapError:
-                pass  # a broken mask only costs the eye-weighted loss of this face
-            if mask.shape != image.shape[:2]:
-                mask = cv2.resize(mask, image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+        mask = _mask(eyes_dir, path.name, image.shape[:2])
+        n_masks += mask is not None
         images.append(_square_256(image))
-        masks.append(_square_256(mask))
+        masks.append(_square_256(mask if mask is not None else np.zeros(image.shape[:2], np.uint8)))
+        for part, folder in part_dirs.items():
+            part_mask = _mask(folder, path.name, image.shape[:2])
+            parts[part].append(_square_256(part_mask if part_mask is not None else np.zeros(image.shape[:2], np.uint8)))
         names.append(path.name)
     if not images:
         found = ", ".join(f"{n} {why}" for why, n in skipped.items() if n) or "no files"
         raise FaceswapError(f"{what}{faces_dir} has no usable face image ({found}); "
                             f"give a folder of face images of at least {MIN_SIDE} px or an extract output folder")
     return FaceSet(folder=faces_dir, images=np.stack(images), eye_masks=np.stack(masks), names=names,
-                   has_eye_masks=n_masks > 0, skipped=skipped)
+                   has_eye_masks=n_masks > 0, skipped=skipped,
+                   part_masks={part: np.stack(m) for part, m in parts.items()})
+
+
+def _mask(folder: Path | None, name: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """The mask of face ``name`` in ``folder``, at the face's size; None when
+    absent or broken (a broken mask only costs that face its masked losses)."""
+    path = folder / name if folder is not None else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        mask = read_mask(path)
+    except FaceswapError:
+        return None
+    if mask.shape != shape:
+        mask = cv2.resize(mask, shape[::-1], interpolation=cv2.INTER_NEAREST)
+    return mask

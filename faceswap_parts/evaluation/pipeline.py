@@ -231,9 +231,12 @@ def _score_frames(analyzer, original, swapped, size, layout, config, centroid_a,
         for pair, (slot_o, slot_s) in zip(batch, slots):
             face_o = None if slot_o is None else faces[slot_o]
             face_s = None if slot_s is None else faces[slot_s]
+            seam = None if face_o is None or slot_o == slot_s else \
+                metrics.seam_score(pair.original, pair.swapped, face_o.box)
             frames.append({"index": pair.swapped_index, "original_index": pair.original_index,
                            "time": round(pair.time, 4), "face_in_original": face_o is not None,
-                           "face_in_swapped": face_s is not None})
+                           "face_in_swapped": face_s is not None,
+                           "seam_score": None if seam is None else round(seam, 4)})
             tracks["original"].append(face_o, pair.original)
             tracks["swapped"].append(face_s, pair.swapped)
             _keep_worst(worst, config.worst_frames, pair, face_o, face_s, centroid_a, centroid_b)
@@ -310,6 +313,9 @@ def _summarise(frames, tracks, config, ids, centroid_a, centroid_b, analyzer, in
         "mean_motion_original": num(metrics.nan_mean(motion_o)),
         "mean_motion_swapped": num(metrics.nan_mean(motion_s)),
         "coverage": num(metrics.coverage(has_o, has_s)),
+        # median: a frame where the codec's noise made the changed region ragged must not dominate
+        "seam_score": num(np.median(seams)) if (seams := [f["seam_score"] for f in frames
+                                                           if f["seam_score"] is not None]) else None,
         "frame_count": len(frames),
         "frames_without_face_in_original": [f["index"] for f in frames if not f["face_in_original"]],
         "frames_without_face_in_swapped": [f["index"] for f in frames if f["face_in_original"]

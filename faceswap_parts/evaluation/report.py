@@ -24,6 +24,8 @@ SUMMARY_ROWS = (
      "68-point distance original vs swap, in inter-ocular units (0 = same expression and pose)"),
     ("stability_ratio", "Stability ratio", "frame-to-frame landmark motion of the swap / of the original (1.0 = as steady)"),
     ("flicker_ratio", "Flicker ratio", "frame-to-frame change of mean face colour, swap / original (1.0 = no extra flicker)"),
+    ("seam_score", "Seam score",
+     "gradient energy on the blend's edge, swap / original (about 1 = as smooth as the source; a hard paste 2+)"),
     ("coverage", "Coverage", "share of frames with a face in the original where the swap has a face too"),
     ("frame_count", "Frames evaluated", ""),
 )

@@ -46,12 +46,15 @@ def discriminator_losses(discriminate, pairs: dict, kind: str) -> dict[str, torc
 
 
 def generator_losses(model, identity: str, warped: torch.Tensor, target: torch.Tensor, eyes: torch.Tensor,
-                     cfg: TrainConfig, phase: Phase, perceptual=None, out=None) -> LossTerms:
+                     cfg: TrainConfig, phase: Phase, perceptual=None, out=None,
+                     part_masks: dict | None = None) -> LossTerms:
     """Generator loss of ``identity`` reconstructing ``target`` from ``warped``.
 
     ``perceptual``: a callable returning a list of feature maps of a face
     batch (the phase's perceptual term is skipped when ``None``).
     ``out``: ``model.generate(warped, identity)`` when already computed (with its graph).
+    ``part_masks``: ``{"mouth"|"nose": (N,1,R,R) mask}``; each adds its masked
+    reconstruction and edge terms under ``w_<part>``, as the eyes do under ``w_eyes``.
     """
     out = model.generate(warped, identity) if out is None else out
     parts = {
@@ -61,6 +64,9 @@ def generator_losses(model, identity: str, warped: torch.Tensor, target: torch.T
         "edge": cfg.w_edge * losses.edge_loss(out.color, target)
         + cfg.w_eyes * losses.edge_loss(out.color, target, eyes),
     }
+    for part, mask in (part_masks or {}).items():
+        weight = getattr(cfg, f"w_{part}")
+        parts[part] = weight * (losses.eye_loss(out.color, target, mask) + losses.edge_loss(out.color, target, mask))
     fake_scores = model.discriminate(out.result, warped, identity)
     if cfg.gan_loss == "mixup_lsgan":
         parts["adv"] = cfg.w_adv * losses.lsgan_g_loss(fake_scores)

@@ -287,14 +287,17 @@ class Trainer:
 
         return average(values, self.processes)
 
-    def _device_batch(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(warped, target, eyes) on the training device: a raw batch is
-        uploaded and augmented there, an augmented one copied."""
+    def _device_batch(self, batch, identity: str) -> tuple:
+        """(warped, target, eyes, {part: mask}) on the training device: a raw
+        batch is uploaded and augmented there, an augmented one copied."""
         if isinstance(batch, RawBatch):
             batch = augment_batch(batch.to(self.device), self.config.model.resolution)
-        return tuple((torch.from_numpy(a) if isinstance(a, np.ndarray) else a)
-                     .to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-                     for a in (batch.warped, batch.target, batch.eyes))
+        warped, target, eyes, parts = (
+            (torch.from_numpy(a) if isinstance(a, np.ndarray) else a)
+            .to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+            for a in (batch.warped, batch.target, batch.eyes, batch.parts))
+        names = self.sources[identity].loss_parts
+        return warped, target, eyes, {name: parts[:, i:i + 1] for i, name in enumerate(names)}
 
     def _discriminate(self, requests: list[tuple]) -> list[torch.Tensor]:
         """Scores of the discriminator for each ``(image, distorted, identity)``."""
@@ -311,17 +314,17 @@ class Trainer:
         the generators' step; a non-finite loss raises there."""
         cfg, model = self.config, self.model
         model.train()
-        data = {k: self._device_batch(b) for k, b in batches.items()}
+        data = {k: self._device_batch(b, k) for k, b in batches.items()}
 
         # One generator forward (both identities through the encoder at once)
         # serves both steps: the discriminators train on its detached result,
         # the generators' losses backpropagate through it (the generators do
         # not change in between).
         with self._autocast():
-            outs = self._generate({ident: warped for ident, (warped, _, _) in data.items()})
+            outs = self._generate({ident: warped for ident, (warped, *_) in data.items()})
             d_losses = discriminator_losses(
                 self._discriminate, {ident: (target, outs[ident].result, warped)
-                                     for ident, (warped, target, _) in data.items()}, cfg.gan_loss)
+                                     for ident, (warped, target, *_) in data.items()}, cfg.gan_loss)
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler.scale(d_losses["A"] + d_losses["B"]).backward()
         self.scaler.step(self.opt_d)
@@ -331,8 +334,8 @@ class Trainer:
         try:
             with self._autocast():
                 terms = {ident: generator_losses(model, ident, warped, target, eyes, cfg, phase, pl_model,
-                                                 out=outs[ident])
-                         for ident, (warped, target, eyes) in data.items()}
+                                                 out=outs[ident], part_masks=part_masks)
+                         for ident, (warped, target, eyes, part_masks) in data.items()}
             parts = {f"D_{k}": v for k, v in d_losses.items()}
             parts.update({f"G_{k}": t.total for k, t in terms.items()})
             for ident, t in terms.items():
