@@ -39,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
 SCORES = ("identity_transfer_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
-          "stability_ratio", "flicker_ratio", "coverage")
+          "stability_ratio", "flicker_ratio", "coverage", "seam_score")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,6 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                    help="override a TrainConfig field, e.g. --set lr_g=2e-4 --set 'w_pl=[0,0.1,0.3,0.1]'")
+    p.add_argument("--parts", default="", help="convert only these parts (e.g. eyes,mouth); default: the whole face")
+    p.add_argument("--blend", default="feather", help="feather or seamless, as convert --blend")
     p.add_argument("--eval-every", type=int, default=2, help="score every N-th frame of the unseen segments")
     p.add_argument("--out", default=str(ROOT / "benchmark_output" / "swap_quality"))
     p.add_argument("--resume", action="store_true", help="continue the workdir in --out instead of starting afresh")
@@ -265,7 +267,8 @@ def main(argv=None) -> int:
             swapped = out / "converted" / f"{direction}_{trainer.iteration:06d}.mp4"
             swapped.parent.mkdir(exist_ok=True)
             converter = VideoConverter(trainer.model.eval(), ConverterConfig(
-                direction=direction, start=start, end=stop, device=args.device, progress_bar=False))
+                direction=direction, start=start, end=stop, device=args.device, progress_bar=False,
+                parts=args.parts or (), blend=args.blend))
             converter.convert(video, swapped)
             trainer.model.train()
             report_dir = out / "reports" / f"{direction}_{trainer.iteration:06d}"
@@ -288,6 +291,7 @@ def main(argv=None) -> int:
                    "precision": trainer.precision, "perceptual": args.perceptual,
                    "perceptual_net": trainer.perceptual_net or None, "seed": args.seed,
                    "overrides": parse_overrides(args.set), "eval_every": args.eval_every,
+                   "parts": args.parts, "blend": args.blend,
                    "faces": {k: len(list((v / "aligned_faces").glob("*.png"))) for k, v in faces.items()},
                    "extract_s": round(extract_s, 1), "out": str(out)},
         "reencoded": reencoded,

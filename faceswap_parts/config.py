@@ -136,6 +136,11 @@ class TrainConfig:
     flip_prob: float = 0.5
     color_match_prob: float = 0.5
     motion_blur_prob: float = 0.25
+    # look-alike parts augmentation (data/lookalike.py): parts swapped in from the other identity's
+    # nearest look-alikes ("" = off), on this share of the samples, from the k nearest
+    parts_augment: str = ""
+    parts_prob: float = 0.25
+    parts_knn: int = 5
     # bookkeeping
     preview_interval: int = 250
     save_interval: int = 500
@@ -160,6 +165,14 @@ class TrainConfig:
         if self.perceptual_net not in PERCEPTUAL_NETS:
             raise FaceswapError(f"perceptual net must be one of {', '.join(PERCEPTUAL_NETS)}, "
                                 f"got {self.perceptual_net!r}")
+        if self.parts_augment:
+            from faceswap_parts.data.lookalike import parse_augment_parts
+
+            self.parts_augment = ",".join(parse_augment_parts(self.parts_augment))
+        if not 0 <= self.parts_prob <= 1:
+            raise FaceswapError(f"--parts-prob must be within [0, 1], got {self.parts_prob}")
+        if self.parts_knn < 1:
+            raise FaceswapError(f"--parts-knn must be >= 1, got {self.parts_knn}")
         if self.augment not in AUGMENT_ON:
             raise FaceswapError(f"augment must be one of {', '.join(AUGMENT_ON)}, got {self.augment!r}")
         if self.precision not in PRECISIONS:

@@ -75,3 +75,38 @@ def write_image(path: str | os.PathLike, image: np.ndarray, jpeg_quality: int | 
         with contextlib.suppress(OSError):  # a full disk leaves a cut-off file: remove it
             os.unlink(path)
         raise
+
+
+def _label(text: str, height: int, width: int, scale: float) -> np.ndarray:
+    """``text`` in dark grey, vertically centred on a white (height, width) tile."""
+    tile = np.full((height, width, 3), 255, np.uint8)
+    (_, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.putText(tile, text, (4, (height + text_h) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (40, 40, 40), 1,
+                cv2.LINE_AA)
+    return tile
+
+
+def labelled_grid(rows: dict[str, np.ndarray], gap: int = 2, labels: bool = True) -> np.ndarray:
+    """Rows of (N,H,W,3) uint8 images (in the dict's order) stacked into one
+    RGB image with white gaps, each row named on its left (``labels``)."""
+    names = list(rows)
+    height = rows[names[0]].shape[1]
+    scale = max(height / 160, 0.3)  # readable from 64 px faces up
+    label_width = 8 + max(cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for name in names)
+    lines = []
+    for name in names:
+        faces = rows[name]
+        n, h, w, _ = faces.shape
+        line = np.full((h, n * w + (n - 1) * gap, 3), 255, np.uint8)
+        for i, face in enumerate(faces):
+            line[:, i * (w + gap):i * (w + gap) + w] = face
+        if labels:
+            line = np.concatenate([_label(name, h, label_width, scale), line], axis=1)
+        lines.append(line)
+    width = max(line.shape[1] for line in lines)
+    out = np.full((sum(line.shape[0] for line in lines) + gap * (len(lines) - 1), width, 3), 255, np.uint8)
+    y = 0
+    for line in lines:
+        out[y:y + line.shape[0], :line.shape[1]] = line
+        y += line.shape[0] + gap
+    return out

@@ -236,6 +236,9 @@ MAX_MINUTES = <<MINUTES>>  #@param {type:"number"}
 PERCEPTUAL_LOSS = <<PERCEPTUAL>>  #@param {type:"boolean"}
 #@markdown auto: VGGFace2 where its weights download, else dlib's face network (offline).
 PERCEPTUAL_NET = "auto"  #@param ["auto", "vggface2", "dlib"]
+#@markdown Look-alike parts augmentation: swap these parts (eyes, eyebrows, nose, mouth) in from the other person's most alike faces on `PARTS_PROB` of the samples (empty: off).
+PARTS_AUGMENT = ""  #@param {type:"string"}
+PARTS_PROB = 0.25  #@param {type:"slider", min:0.0, max:1.0, step:0.05}
 AUTO_START = True  #@param {type:"boolean"}
 from faceswap_parts.training import TrainConfig, Trainer
 
@@ -248,7 +251,8 @@ if sync.restore():
 trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1]), workdir=str(sync.local),
                               batch_size=2 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
                               backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
-                              perceptual_net=PERCEPTUAL_NET, progress=False),
+                              perceptual_net=PERCEPTUAL_NET, parts_augment=PARTS_AUGMENT, parts_prob=PARTS_PROB,
+                              progress=False),
                   requested_model=colab.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})
 print(f"model: {trainer.config.model}; starting at iteration {trainer.iteration}")
 """
@@ -286,6 +290,11 @@ DETECT_EVERY = 2  #@param {type:"integer"}
 AUTO_DOWNSCALE = True  #@param {type:"boolean"}
 ROI_COVERAGE = 0.9  #@param {type:"slider", min:0.2, max:1.0, step:0.05}
 FEATHER = 0.15  #@param {type:"slider", min:0.0, max:0.5, step:0.01}
+#@markdown `BLEND`: seamless = Poisson blending (the face takes the frame's colours at its edge). `ENHANCE`: local contrast added to the generated face.
+BLEND = "feather"  #@param <<BLENDS>>
+ENHANCE = 0.0  #@param {type:"slider", min:0.0, max:1.0, step:0.05}
+#@markdown `DETECT_THRESHOLD`: how sure the detector must be that it sees a face (lower finds more faces, and more false ones).
+DETECT_THRESHOLD = 0.7  #@param {type:"slider", min:0.3, max:0.99, step:0.01}
 MIN_FACE = 40  #@param {type:"integer"}
 ALL_FACES = False  #@param {type:"boolean"}
 CONVERT_BATCH = 16  #@param {type:"integer"}
@@ -301,6 +310,7 @@ converter_config = ConverterConfig(
     direction=DIRECTION, output_type=OUTPUT_TYPE, color_correction=COLOR_CORRECTION, smoothing=SMOOTHING,
     kalman_noise=KALMAN_NOISE, moving_average=MOVING_AVERAGE, parts=PARTS, landmarks=LANDMARKS,
     detect_every=DETECT_EVERY, auto_downscale=AUTO_DOWNSCALE, roi_coverage=ROI_COVERAGE, feather=FEATHER,
+    blend=BLEND, enhance=ENHANCE, detect_threshold=DETECT_THRESHOLD,
     min_face=MIN_FACE, all_faces=ALL_FACES, batch_size=CONVERT_BATCH, precision=PRECISION, device=DEVICE,
     start=START or None, end=END or None, max_frames=12 if FAST else None, audio=AUDIO)
 print(converter_config)
@@ -350,6 +360,7 @@ def train_cells(iterations: int, resolution: int, capacity: str, preview: int, s
 
 
 def conversion_cells(video_expr: str, model_expr: str):
+    from faceswap_parts.conversion.blending import BLENDS
     from faceswap_parts.conversion.color import COLOR_MODES
     from faceswap_parts.conversion.converter import DIRECTIONS, PRECISIONS
     from faceswap_parts.conversion.layouts import OUTPUT_TYPES
@@ -357,7 +368,7 @@ def conversion_cells(video_expr: str, model_expr: str):
 
     settings = fill(CONVERTER_SETTINGS, DIRECTIONS=options(DIRECTIONS), OUTPUT_TYPES=options(OUTPUT_TYPES),
                     COLOR_MODES=options(COLOR_MODES), SMOOTHING_METHODS=options(SMOOTHING_METHODS),
-                    PRECISIONS=options(PRECISIONS), KALMAN=DEFAULT_KALMAN_NOISE, MOVING=DEFAULT_MOVING_AVERAGE)
+                    PRECISIONS=options(PRECISIONS), BLENDS=options(BLENDS), KALMAN=DEFAULT_KALMAN_NOISE, MOVING=DEFAULT_MOVING_AVERAGE)
     return [code(settings), code(fill(CONVERT, MODEL=model_expr, VIDEO=video_expr)), code(SHOW_RESULT)]
 
 

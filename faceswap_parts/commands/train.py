@@ -10,7 +10,7 @@ MODEL_OPTIONS = ("resolution", "capacity", "norm", "self_attention", "coverage")
 #: Options stored in TrainConfig; left out on a resume they keep the checkpoint's values.
 TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "perceptual_net", "perceptual_weights", "gan_loss",
                  "cycle", "preview_interval", "save_interval", "backup_interval", "keep_backups", "device", "precision",
-                 "seed", "workers", "augment")
+                 "seed", "workers", "augment", "parts_augment", "parts_prob", "parts_knn")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--workers", type=int, help="threads preparing batches (default 2)")
     train.add_argument("--augment", help="where augmentation runs: auto (default: on a CUDA GPU when training on "
                                          "one), cpu or device")
+    train.add_argument("--parts-augment", metavar="PARTS",
+                       help="look-alike parts augmentation: swap these parts (eyes, eyebrows, nose, mouth; "
+                            "comma-separated) in from the other person's most alike faces (default: off)")
+    train.add_argument("--parts-prob", type=float, metavar="P",
+                       help="share of the samples so augmented (default 0.25)")
+    train.add_argument("--parts-knn", type=int, metavar="K", help="look-alikes per face to draw from (default 5)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                        help="any training setting: loss weights, augmentation probabilities, the schedule... "
                             "(VALUE as JSON), e.g. --set w_eyes=30 --set motion_blur_prob=0; recorded in the "

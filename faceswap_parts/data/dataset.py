@@ -45,6 +45,7 @@ class SampleDraws:
     grid: np.ndarray  # (2,5,5) jittered warp grid
     target_matrix: np.ndarray  # 2x3 similarity of the target crop
     blur: np.ndarray | None  # motion-blur kernel, or None
+    lookalike: int | None = None  # rank of the look-alike whose parts replace this face's, or None
 
 
 @dataclass
@@ -110,6 +111,8 @@ class BatchSource:
             raise ValueError(f"cannot split batches of {self.batch_size} over {processes} processes (rank {rank})")
         self.local = slice(rank * self.batch_size // processes, (rank + 1) * self.batch_size // processes)
         self.pin_memory = pin_memory
+        #: Set by the trainer for look-alike parts augmentation (:class:`~faceswap_parts.data.lookalike.LookalikeSwapper`).
+        self.lookalike = None
         #: Parts whose masks the batches carry: those with a loss weight and masks in this face set.
         self.loss_parts = tuple(p for p in LOSS_PARTS if getattr(config, f"w_{p}", 0) > 0 and p in faceset.part_masks)
         self._orders: dict[int, np.ndarray] = {}
@@ -146,11 +149,14 @@ class BatchSource:
                                                      cfg.shift_range, cfg.flip_prob)
             grid, target_matrix = augment.draw_warp(rng, size, cfg.model.resolution, cfg.model.coverage)
             blur = augment.draw_blur(rng) if rng.random() < cfg.motion_blur_prob else None
-            out.append(SampleDraws(int(index), color_ref, transform, flip, grid, target_matrix, blur))
+            lookalike = None
+            if self.lookalike is not None and cfg.parts_prob > 0 and rng.random() < cfg.parts_prob:  # no draw when off
+                lookalike = int(rng.integers(self.lookalike.k))
+            out.append(SampleDraws(int(index), color_ref, transform, flip, grid, target_matrix, blur, lookalike))
         return out
 
     def _sample(self, d: SampleDraws) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rgb = self.faceset.images[d.index].astype(np.float32)
+        rgb = self._face(d).astype(np.float32)
         if d.color_ref is not None:
             pool, face = d.color_ref
             rgb = augment.color_match(rgb, self.color_pool[pool].images[face].astype(np.float32))
@@ -161,6 +167,12 @@ class BatchSource:
         if d.blur is not None:
             warped, target = augment.apply_blur([warped, target], d.blur)
         return warped, target, masks
+
+    def _face(self, d: SampleDraws) -> np.ndarray:
+        """The sample's face: its own, or with a look-alike's parts."""
+        if d.lookalike is None:
+            return self.faceset.images[d.index]
+        return self.lookalike.image(d.index, d.lookalike)
 
     def _masks(self, index: np.ndarray) -> np.ndarray:
         """(n,S,S,1+K) uint8: the eye mask, then the loss parts' masks."""
@@ -204,7 +216,9 @@ class BatchSource:
             if d.color_ref is not None:
                 ref_stats[i] = self._stats(d.color_ref[0])[d.color_ref[1]]
         arrays = {
-            "images": self.faceset.images[index], "masks": self._masks(index),
+            "images": np.stack([self._face(d) for d in draws]) if any(d.lookalike is not None for d in draws)
+            else self.faceset.images[index],
+            "masks": self._masks(index),
             "has_ref": np.array([d.color_ref is not None for d in draws]), "ref_stats": ref_stats,
             "transform_inv": np.stack([cv2.invertAffineTransform(d.transform) for d in draws]).astype(np.float32),
             "flip": np.array([d.flip for d in draws]),

@@ -24,39 +24,9 @@ def preview_images(model, faces_a: torch.Tensor, faces_b: torch.Tensor) -> dict[
     return {name: _to_uint8(t) for name, t in zip(ROWS, rows)}
 
 
-def _label(text: str, height: int, width: int, scale: float) -> np.ndarray:
-    """``text`` in dark grey, vertically centred on a white (height, width) tile."""
-    import cv2
-
-    tile = np.full((height, width, 3), 255, np.uint8)
-    (_, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    cv2.putText(tile, text, (4, (height + text_h) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (40, 40, 40), 1,
-                cv2.LINE_AA)
-    return tile
-
-
 def preview_grid(images: dict[str, np.ndarray], gap: int = 2, labels: bool = True) -> np.ndarray:
-    """The rows stacked into one RGB uint8 image with white gaps, each row
-    named on its left (``labels``)."""
-    import cv2
+    """The rows of :data:`ROWS` stacked into one RGB uint8 image with white
+    gaps, each row named on its left (``labels``)."""
+    from faceswap_parts.images import labelled_grid
 
-    height = images[ROWS[0]].shape[1]
-    scale = max(height / 160, 0.3)  # readable from 64 px faces up
-    label_width = 8 + max(cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for name in ROWS)
-    rows = []
-    for name in ROWS:
-        faces = images[name]
-        n, h, w, _ = faces.shape
-        row = np.full((h, n * w + (n - 1) * gap, 3), 255, np.uint8)
-        for i, face in enumerate(faces):
-            row[:, i * (w + gap):i * (w + gap) + w] = face
-        if labels:
-            row = np.concatenate([_label(name, h, label_width, scale), row], axis=1)
-        rows.append(row)
-    width = rows[0].shape[1]
-    out = np.full((sum(r.shape[0] for r in rows) + gap * (len(rows) - 1), width, 3), 255, np.uint8)
-    y = 0
-    for row in rows:
-        out[y:y + row.shape[0]] = row
-        y += row.shape[0] + gap
-    return out
+    return labelled_grid({name: images[name] for name in ROWS}, gap, labels)

@@ -125,6 +125,8 @@ class Trainer:
                         for i, (k, fs) in enumerate(self.faces.items())}
         if cuda:
             torch.backends.cudnn.benchmark = True  # every iteration has the same shapes
+        if config.parts_augment:
+            self._setup_lookalikes()
         self.preview_faces = {
             k: torch.from_numpy(to_model_range(center_crop(fs.images[:PREVIEW_FACES], model_config.resolution,
                                                            model_config.coverage)))
@@ -164,6 +166,20 @@ class Trainer:
             # The user's own file is loaded now, so a wrong one stops the run here, not a fifth of the way in.
             self.perceptual_net, self.perceptual = load_perceptual("vggface2", device=self.device,
                                                                    weights_path=config.perceptual_weights)
+
+    def _setup_lookalikes(self) -> None:
+        """Look-alike parts augmentation: index both face sets (cached beside
+        them), pair each face with its nearest look-alikes of the other
+        identity, and write a preview sheet of augmented samples."""
+        from faceswap_parts.data import lookalike
+
+        parts = lookalike.parse_augment_parts(self.config.parts_augment)
+        swappers = lookalike.make_swappers(self.faces, parts, self.config.parts_knn, device=self.device)
+        for name, source in self.sources.items():
+            source.lookalike = swappers[name]
+        if self.rank == 0:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            lookalike.write_preview(self.workdir / "lookalike_preview.png", swappers)
 
     # ------------------------------------------------------------------ parameters
     def _generator_params(self) -> list[torch.nn.Parameter]:
