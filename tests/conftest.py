@@ -89,3 +89,26 @@ def real_facesets(tmp_path_factory, video_a_3s, video_b_3s):
     write_faceset(video_a_3s, root / "a")
     write_faceset(video_b_3s, root / "b")
     return root / "a", root / "b"
+
+
+@pytest.fixture(scope="session")
+def model():
+    """A fresh 64 px lite model (seed 0): conversion tests need a model, not a trained one."""
+    import torch
+
+    from faceswap_parts.config import ModelConfig
+    from faceswap_parts.models import FaceswapModel
+
+    torch.manual_seed(0)
+    return FaceswapModel(ModelConfig(resolution=64, capacity="lite")).eval()
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory, model):
+    """A workdir whose checkpoint.pt has the trainer's layout."""
+    import torch
+
+    path = tmp_path_factory.mktemp("workdir")
+    torch.save({"format": 1, "model_config": model.config.to_dict(), "model": model.state_dict()},
+               path / "checkpoint.pt")
+    return path

@@ -17,25 +17,9 @@ from faceswap_parts.cli import main
 from faceswap_parts.config import ModelConfig
 from faceswap_parts.conversion import ConverterConfig, VideoConverter
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.models import FaceswapModel
 from faceswap_parts.video import VideoReader, probe, read_frames, write_video
 
 FAST = dict(progress_bar=False, batch_size=8)
-
-
-@pytest.fixture(scope="session")
-def model():
-    torch.manual_seed(0)
-    return FaceswapModel(ModelConfig(resolution=64, capacity="lite")).eval()
-
-
-@pytest.fixture(scope="session")
-def workdir(tmp_path_factory, model):
-    """A workdir whose checkpoint.pt has the trainer's layout."""
-    path = tmp_path_factory.mktemp("workdir")
-    torch.save({"format": 1, "model_config": model.config.to_dict(), "model": model.state_dict()},
-               path / "checkpoint.pt")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -4,29 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from faceswap_parts.cli import main
-from faceswap_parts.config import ModelConfig
 from faceswap_parts.conversion import ConverterConfig, VideoConverter
 from faceswap_parts.conversion.blending import enhance_contrast, paste_back
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.images import read_image, write_image
-from faceswap_parts.models import FaceswapModel
-
-
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    return FaceswapModel(ModelConfig(resolution=64, capacity="lite")).eval()
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory, model):
-    path = tmp_path_factory.mktemp("workdir")
-    torch.save({"format": 1, "model_config": model.config.to_dict(), "model": model.state_dict()},
-               path / "checkpoint.pt")
-    return path
 
 
 def _edge_step(frame: np.ndarray, alpha: np.ndarray) -> float:
