@@ -8,13 +8,12 @@ Command modules import heavy libraries (torch, cv2) inside ``run`` so that
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import sys
 import warnings
 
 from faceswap_parts import __version__
-from faceswap_parts.errors import FaceswapError, FaceswapWarning
+from faceswap_parts.errors import FaceswapError, FaceswapWarning, os_error_reason
 
 COMMANDS = ("extract", "masks", "train", "convert", "evaluate", "demo")
 
@@ -59,11 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         # Permissions and full disks are the user's to fix: say which file, in one line.
         where = f"{err.filename}: " if err.filename else ""
-        hint = {errno.EACCES: " (give this user access, or choose another folder)",
-                errno.EPERM: " (give this user access, or choose another folder)",
-                errno.ENOSPC: " (free some space and run it again; saved checkpoints are kept)",
-                errno.EROFS: " (choose a writable folder)"}.get(err.errno, "")
-        print(f"faceswap-parts {args.command}: error: {where}{err.strerror or err}{hint}", file=sys.stderr)
+        print(f"faceswap-parts {args.command}: error: {where}{os_error_reason(err)}", file=sys.stderr)
         return 1
     finally:
         warnings.formatwarning = default_format

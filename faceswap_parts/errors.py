@@ -13,3 +13,32 @@ class FaceswapError(Exception):
 class FaceswapWarning(UserWarning):
     """A problem the run continues past, worded for the user (the CLI prints
     it on one line, without the warning's source location)."""
+
+
+#: What to do about the operating-system errors a user can fix.
+_OS_HINTS = {
+    "EACCES": "give this user access, or choose another folder",
+    "EPERM": "give this user access, or choose another folder",
+    "ENOSPC": "free some space and run it again; saved checkpoints are kept",
+    "EDQUOT": "free some space and run it again; saved checkpoints are kept",
+    "EROFS": "choose a writable folder",
+}
+
+
+def os_error_reason(err: BaseException) -> str:
+    """A failed read or write in the system's words, with what to do. Looks
+    down the exception chain: torch.save reports a full disk as a
+    RuntimeError ("unexpected pos") whose cause is buried in it."""
+    import errno
+    import os
+
+    seen = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno is not None:
+            hint = _OS_HINTS.get(errno.errorcode.get(seen.errno, ""))
+            if hint:
+                return f"{seen.strerror or os.strerror(seen.errno)} ({hint})"
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(err, RuntimeError) and "unexpected pos" in str(err):
+        return "the write was cut short, most likely because the disk is full"
+    return getattr(err, "strerror", None) or str(err).splitlines()[0]

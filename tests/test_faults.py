@@ -172,7 +172,7 @@ def test_disk_full_during_a_save_is_one_line_and_keeps_the_old_checkpoint(small_
     path = small_disk / "checkpoint.pt"
     ckpt.atomic_save({"model_config": {}, "model": {"w": torch.ones(100_000)}}, path)  # 0.4 MB: fits
     before = path.read_bytes()
-    with pytest.raises(FaceswapError, match="no space left on the device.*the previous checkpoint is kept") as err:
+    with pytest.raises(FaceswapError, match="No space left on device.*the previous checkpoint is kept") as err:
         ckpt.atomic_save({"model_config": {}, "model": {"w": torch.ones(2_000_000)}}, path)  # 8 MB: does not
     assert "\n" not in str(err.value)
     assert path.read_bytes() == before and sorted(p.name for p in small_disk.iterdir()) == ["checkpoint.pt"]
@@ -180,7 +180,7 @@ def test_disk_full_during_a_save_is_one_line_and_keeps_the_old_checkpoint(small_
 
 def test_train_on_a_full_disk_says_so_in_one_line(real_facesets, small_disk, capsys):
     one_line_error(capsys, ["--a", real_facesets[0], "--b", real_facesets[1], "--workdir", small_disk / "w",
-                            "--iterations", 1, *FAST], "no space left on the device")
+                            "--iterations", 1, *FAST], "No space left on device")
     assert not list((small_disk / "w").glob(".checkpoint.pt.*"))
 
 

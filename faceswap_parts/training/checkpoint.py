@@ -6,7 +6,6 @@ tensors), so every load uses ``torch.load(..., weights_only=True)``.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from faceswap_parts.errors import FaceswapError
+from faceswap_parts.errors import FaceswapError, os_error_reason
 
 CHECKPOINT_NAME = "checkpoint.pt"
 BACKUP_DIR = "backups"
@@ -63,7 +62,7 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
-        raise FaceswapError(f"cannot write {path}: {_os_reason(err)}") from None
+        raise FaceswapError(f"cannot write {path}: {os_error_reason(err)}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
@@ -77,24 +76,9 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
             pass
         if isinstance(err, (OSError, RuntimeError)):
             kept = "the previous checkpoint is kept" if path.exists() else "nothing was saved"
-            raise FaceswapError(f"cannot write {path}: {_os_reason(err)}; {kept}") from None
+            raise FaceswapError(f"cannot write {path}: {os_error_reason(err)}; {kept}") from None
         raise
     _fsync_dir(path.parent)
-
-
-def _os_reason(err: BaseException) -> str:
-    """What a failed write means for the user. torch.save reports a full disk
-    as a RuntimeError ("unexpected pos") whose cause is buried in its chain."""
-    seen = err
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
-            return "no space left on the device (free some space, then run the same command to resume)"
-        if isinstance(seen, PermissionError):
-            return "permission denied (give this user write access, or choose another folder)"
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(err, RuntimeError) and "unexpected pos" in str(err):
-        return "the write was cut short, most likely because the disk is full"
-    return getattr(err, "strerror", None) or str(err).splitlines()[0]
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = False) -> dict:
