@@ -31,14 +31,18 @@ def indexes(pose_sets):
     return {k: lookalike.build_index(fs) for k, fs in pose_sets.items()}
 
 
-def test_nearest_look_alikes_have_closer_pose_than_a_random_pick(indexes):
+def test_nearest_look_alikes_have_closer_pose_and_expression_than_a_random_pick(indexes):
     ab, ba = lookalike.nearest(indexes["A"], indexes["B"], k=3)
     assert ab.shape == (30, 3) and ba.shape == (30, 3)
     pose_a, pose_b = (head_pose(indexes[k].landmarks)[:, :2] for k in "AB")  # yaw and pitch
     nearest = np.abs(pose_a - pose_b[ab[:, 0]]).sum(1).mean()
     random = np.abs(pose_a[:, None] - pose_b[None]).sum(2).mean()  # the mean over every possible pick
-    # Measured 0.71 of random here; the best possible pick would reach 0.52 (these clips vary little in pose).
-    assert nearest < 0.8 * random, (nearest, random)
+    # Measured 0.80 of random here (the best possible pick: 0.52; these 30 faces vary little in pose).
+    assert nearest < 0.85 * random, (nearest, random)
+    expr_a, expr_b = indexes["A"].expression, indexes["B"].expression  # eye and mouth opening
+    nearest = np.abs(expr_a - expr_b[ab[:, 0]]).mean(0)
+    random = np.abs(expr_a[:, None] - expr_b[None]).mean((0, 1))
+    assert np.all(nearest < 0.8 * random), (nearest, random)  # measured 0.62 and 0.69
 
 
 def test_swapped_part_lands_on_the_part_without_a_hard_edge(pose_sets, indexes):

@@ -14,10 +14,10 @@ are matched to the face around it, and it is Poisson-blended
 (``cv2.seamlessClone``) inside a feathered mask, so no hard edge remains
 (``evaluation.metrics.seam_score`` measures it; see the tests).
 
-The look-alike descriptor of a face combines its head pose and landmark
-geometry (expression) from its 68 landmarks with a globally averaged early
-feature map of dlib's face-recognition network (light and colour, before the
-network gets to identity). The raw descriptors of a face set are cached
+The look-alike descriptor of a face combines its head pose, eye and mouth
+opening and landmark geometry, from its 68 landmarks, with a globally
+averaged early feature map of dlib's face-recognition network (light and
+colour, before the network gets to identity). The raw descriptors of a face set are cached
 beside it (``lookalike_index.npz``) and recomputed when the set changes.
 """
 from __future__ import annotations
@@ -46,9 +46,9 @@ CACHE_NAME = "lookalike_index.npz"
 #: dlib network stage whose pooled map describes light and colour (early: little identity in it).
 APPEARANCE_STAGE = "level4"
 #: Relative weight of each descriptor group in the kNN distance.
-#: Chosen on the two training clips in ../shared/data (30 faces each): the nearest B face's yaw+pitch
-#: difference is 0.71 of a random pick's (the best any pick could do there: 0.52).
-WEIGHTS = {"pose": 3.0, "geometry": 1.0, "appearance": 0.5}
+#: Chosen on the training clips in ../shared/data: pose alone leaves the eye and mouth opening of the
+#: nearest face no closer than a random pick's, so expression has its own group (docs/training.md).
+WEIGHTS = {"pose": 3.0, "expression": 2.0, "geometry": 1.0, "appearance": 0.5}
 
 
 def parse_augment_parts(parts) -> tuple[str, ...]:
@@ -152,6 +152,7 @@ class FaceIndex:
 
     landmarks: np.ndarray  # (N, 68, 2)
     pose: np.ndarray  # (N, 3)
+    expression: np.ndarray  # (N, 2): eye and mouth opening
     geometry: np.ndarray  # (N, 136)
     appearance: np.ndarray  # (N, C)
 
@@ -166,7 +167,7 @@ def build_index(faceset, device="cpu", cache: bool = True) -> FaceIndex:
     """The face set's :class:`FaceIndex`, from its cache file when the set has
     not changed since it was written, else computed (and cached when the
     folder is writable)."""
-    from faceswap_parts.evaluation.metrics import head_pose
+    from faceswap_parts.evaluation.metrics import eye_opening, head_pose, mouth_opening
 
     cache_path = index_path(faceset)
     fingerprint = _fingerprint(faceset)
@@ -174,11 +175,13 @@ def build_index(faceset, device="cpu", cache: bool = True) -> FaceIndex:
         try:
             with np.load(cache_path, allow_pickle=False) as data:
                 if str(data["fingerprint"]) == fingerprint:
-                    return FaceIndex(*(data[k] for k in ("landmarks", "pose", "geometry", "appearance")))
+                    return FaceIndex(*(data[k] for k in ("landmarks", "pose", "expression", "geometry",
+                                                          "appearance")))
         except (OSError, ValueError, KeyError):
             pass  # unreadable or from another version: computed again below
     landmarks = faceset_landmarks(faceset)
-    index = FaceIndex(landmarks, head_pose(landmarks).astype(np.float32), geometry(landmarks),
+    expression = np.stack([eye_opening(landmarks), mouth_opening(landmarks)], axis=-1).astype(np.float32)
+    index = FaceIndex(landmarks, head_pose(landmarks).astype(np.float32), expression, geometry(landmarks),
                       appearance(faceset.images, device))
     if cache:
         tmp = cache_path.with_name(f".{CACHE_NAME}.{os.getpid()}.tmp.npz")
