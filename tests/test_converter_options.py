@@ -77,6 +77,12 @@ def test_still_image_in_image_out(workdir, grace_hopper, tmp_path, capsys):
     changed = np.abs(result.astype(int) - original.astype(int)).max(axis=2) > 8
     ys, xs = np.nonzero(changed)
     assert changed.mean() > 0.02 and 150 < xs.mean() < 380 and 100 < ys.mean() < 360  # on the face, not elsewhere
+    for option, value, words in (("--blend", "poisson", "--blend must be one of feather, seamless"),
+                                 ("--enhance", "2", "--enhance must be within [0, 1]"),
+                                 ("--detect-threshold", "0", "--detect-threshold must be within (0, 1)")):
+        assert main(["convert", str(src), "--model", str(workdir), "--out", str(out), option, value]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
     # An image in, a video out (or the input itself) is refused in one line, before any model loads.
     for bad, words in ((tmp_path / "x.mp4", "must be an image file"), (src, "is the input image")):
         assert main(["convert", str(src), "--model", str(tmp_path / "nowhere"), "--out", str(bad)]) == 1

@@ -53,7 +53,7 @@ def add_arguments(parser) -> None:
                              "older GPUs (Colab's T4), else fp32; fp16 is for GPUs (default: auto)")
     parser.add_argument("--resolution", type=int, default=None, choices=(64, 128, 256),
                         help="fail unless the checkpoint has this resolution")
-    parser.add_argument("--blend", default=None, choices=("feather", "seamless"),
+    parser.add_argument("--blend", default=None, metavar="feather|seamless",
                         help="feather (default): linear blend; seamless: Poisson blending first (v2's "
                              "use_poisson_blending), the face takes the frame's colours at its edge")
     parser.add_argument("--enhance", type=float, default=None, metavar="E",
