@@ -239,6 +239,7 @@ PERCEPTUAL_NET = "auto"  #@param ["auto", "vggface2", "dlib"]
 #@markdown Look-alike parts augmentation: swap these parts (eyes, eyebrows, nose, mouth) in from the other person's most alike faces on `PARTS_PROB` of the samples (empty: off).
 PARTS_AUGMENT = ""  #@param {type:"string"}
 PARTS_PROB = 0.25  #@param {type:"slider", min:0.0, max:1.0, step:0.05}
+PARTS_KNN = 5  #@param {type:"integer"}
 AUTO_START = True  #@param {type:"boolean"}
 from faceswap_parts.training import TrainConfig, Trainer
 
@@ -252,6 +253,7 @@ trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1
                               batch_size=2 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
                               backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
                               perceptual_net=PERCEPTUAL_NET, parts_augment=PARTS_AUGMENT, parts_prob=PARTS_PROB,
+                              parts_knn=PARTS_KNN,
                               progress=False),
                   requested_model=colab.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})
 print(f"model: {trainer.config.model}; starting at iteration {trainer.iteration}")
