@@ -11,7 +11,7 @@ from faceswap_parts.images import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORES = ("identity_transfer_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
-          "stability_ratio", "flicker_ratio", "coverage")
+          "stability_ratio", "flicker_ratio", "coverage", "seam_score")
 
 
 def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path):
