@@ -122,3 +122,41 @@ def test_bad_values_are_one_line_errors(real_facesets, tmp_path, capsys, args, w
                  str(tmp_path / "w"), "--iterations", "1", "--device", "cpu", *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and words in err[0], err
+
+
+def test_mouth_masks_weight_their_own_losses(real_facesets, tmp_path):
+    """Face sets with mouth masks (`masks --parts mouth`) get a masked mouth
+    term under w_mouth, on both augmentation paths; without w_mouth nothing changes."""
+    import shutil
+
+    from faceswap_parts.data import BatchSource
+    from faceswap_parts.data.augment_torch import augment_batch
+    from faceswap_parts.training import Trainer
+
+    folders = []
+    for src in real_facesets:
+        dst = tmp_path / src.name
+        shutil.copytree(src, dst)
+        (dst / "binary_masks_mouth").mkdir()
+        for face in sorted((dst / "aligned_faces").glob("*.png")):
+            mask = np.zeros((256, 256), np.uint8)
+            mask[180:215, 100:156] = 255  # where the crops' mouths are
+            cv2.imwrite(str(dst / "binary_masks_mouth" / face.name), mask)
+        folders.append(dst)
+    faces = load_faceset(folders[0])
+    assert set(faces.part_masks) == {"mouth"} and "mouth masks" in faces.summary()
+    off = BatchSource(faces, TrainConfig(model=ModelConfig(resolution=64), batch_size=4), 0)
+    on = BatchSource(faces, TrainConfig(model=ModelConfig(resolution=64), batch_size=4, w_mouth=10.0), 0)
+    assert off.loss_parts == () and on.loss_parts == ("mouth",)
+    batch = on.batch(1)
+    assert batch.parts.shape == (4, 1, 64, 64) and np.array_equal(batch.warped, off.batch(1).warped)
+    rows = batch.parts[:, 0].mean(axis=(0, 2))
+    assert rows[40:56].mean() > 5 * rows[:30].mean()  # the mask stays in the lower face through the warp
+    assert np.abs(augment_batch(on.raw_batch(1), 64).parts.numpy() - batch.parts).max() < 0.02
+
+    config = TrainConfig(a_dir=str(folders[0]), b_dir=str(folders[1]), workdir=str(tmp_path / "w"), batch_size=2,
+                         model=ModelConfig(resolution=64, capacity="lite", self_attention=False), device="cpu",
+                         precision="fp32", perceptual=False, preview_interval=0, save_interval=0, progress=False,
+                         workers=0, w_mouth=10.0)
+    losses = Trainer(config).train(1).losses
+    assert np.isfinite(losses["mouth_A"]) and losses["mouth_A"] > 0 and np.isfinite(losses["mouth_B"])

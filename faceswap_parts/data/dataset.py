@@ -160,10 +160,18 @@ class BatchSource:
         if d.color_ref is not None:
             pool, face = d.color_ref
             rgb = augment.color_match(rgb, self.color_pool[pool].images[face].astype(np.float32))
-        image = np.concatenate([rgb, self._masks(np.array([d.index]))[0].astype(np.float32)], axis=-1)
-        image = augment.apply_transform(image, d.transform, d.flip)
-        warped, target = augment.apply_warp(image, d.grid, d.target_matrix, self.config.model.resolution)
-        warped, target, masks = warped[..., :3], target[..., :3], target[..., 3:]
+        masks = self._masks(np.array([d.index]))[0].astype(np.float32)
+        # RGB and eye mask warped together as four channels (OpenCV's fast path, and the same pixels
+        # whether or not part masks come along); part masks on their own, target side only.
+        image = augment.apply_transform(np.concatenate([rgb, masks[..., :1]], axis=-1), d.transform, d.flip)
+        resolution = self.config.model.resolution
+        warped, target = augment.apply_warp(image, d.grid, d.target_matrix, resolution)
+        warped, target, masks_out = warped[..., :3], target[..., :3], [target[..., 3:]]
+        if masks.shape[-1] > 1:
+            parts = augment.apply_transform(masks[..., 1:], d.transform, d.flip)
+            parts = cv2.warpAffine(parts, d.target_matrix, (resolution, resolution), borderMode=cv2.BORDER_REPLICATE)
+            masks_out.append(parts.reshape(resolution, resolution, -1))
+        masks = np.concatenate(masks_out, axis=-1)
         if d.blur is not None:
             warped, target = augment.apply_blur([warped, target], d.blur)
         return warped, target, masks
