@@ -110,3 +110,20 @@ def labelled_grid(rows: dict[str, np.ndarray], gap: int = 2, labels: bool = True
         out[y:y + line.shape[0], :line.shape[1]] = line
         y += line.shape[0] + gap
     return out
+
+
+def seamless_clone(pasted: np.ndarray, region: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``pasted`` Poisson-blended into ``region`` (same size) where ``alpha``
+    is at least 0.5; ``pasted`` itself where that leaves too little to solve."""
+    inside = (alpha >= 0.5).astype(np.uint8) * 255
+    ys, xs = np.nonzero(inside)
+    if len(ys) < 16:
+        return pasted
+    pad = 4  # OpenCV needs the mask's box strictly inside the destination
+    src, dst, mask = (cv2.copyMakeBorder(a, pad, pad, pad, pad, border) for a, border in (
+        (pasted, cv2.BORDER_REPLICATE), (region, cv2.BORDER_REPLICATE), (inside, cv2.BORDER_CONSTANT)))
+    x0, x1, y0, y1 = xs.min() + pad, xs.max() + pad + 1, ys.min() + pad, ys.max() + pad + 1
+    center = (x0 + (x1 - x0) // 2, y0 + (y1 - y0) // 2)  # puts the source box back where it came from
+    cloned = cv2.seamlessClone(np.ascontiguousarray(src), np.ascontiguousarray(dst), mask, center,
+                               cv2.NORMAL_CLONE)
+    return cloned[pad:-pad, pad:-pad]

@@ -84,7 +84,7 @@ def test_still_image_in_image_out(workdir, grace_hopper, tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0], err
     # An image in, a video out (or the input itself) is refused in one line, before any model loads.
-    for bad, words in ((tmp_path / "x.mp4", "must be an image file"), (src, "is the input image")):
+    for bad, words in ((tmp_path / "x.mp4", "must be an image file"), (src, "refusing to overwrite the input")):
         assert main(["convert", str(src), "--model", str(tmp_path / "nowhere"), "--out", str(bad)]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0], err

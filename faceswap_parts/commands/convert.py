@@ -117,17 +117,13 @@ def run(args) -> int:
 def _read_still(path, out):
     """The still image to convert, after checking that ``out`` is an image
     file that can be written and is not the input."""
-    from pathlib import Path
-
+    from faceswap_parts.conversion.converter import check_output_path
     from faceswap_parts.errors import FaceswapError
     from faceswap_parts.images import is_image_file, read_image
 
     if not is_image_file(out):
         raise FaceswapError(f"{path} is a still image, so --out must be an image file (.png, .jpg...), got {out}")
-    if Path(out).resolve() == Path(path).resolve():
-        raise FaceswapError(f"--out {out} is the input image; give another file name")
-    if not Path(out).resolve().parent.is_dir():
-        raise FaceswapError(f"--out {out}: folder {Path(out).parent} does not exist")
+    check_output_path(path, out)
     return read_image(path)
 
 

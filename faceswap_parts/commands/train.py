@@ -129,9 +129,7 @@ def run(args) -> int:
     if args.devices < 1:
         raise FaceswapError(f"--devices must be >= 1, got {args.devices}")
     if args.devices > 1 and not distributed.launched_by_torchrun():
-        if config.batch_size % args.devices:
-            raise FaceswapError(f"--batch-size {config.batch_size} does not split over {args.devices} devices; "
-                                f"give a multiple of {args.devices}")
+        distributed.check_split(config.batch_size, args.devices)  # before minutes of starting processes
         try:
             distributed.launch(args.devices, distributed.TrainingRun(config.to_dict(), requested_model,
                                                                      args.iterations))
@@ -142,17 +140,8 @@ def run(args) -> int:
         print(f"iteration {int(state['iteration'])} of {args.iterations}; checkpoint {path}")
         return 0
     if distributed.launched_by_torchrun():
-        import os
-
-        import torch.distributed as dist
-
-        rank, processes = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-        config.device = distributed.setup_process(rank, processes, int(os.environ.get("LOCAL_RANK", rank)),
-                                                  config.device)
-        try:
-            result = distributed.TrainingRun(config.to_dict(), requested_model, args.iterations)(rank, processes)
-        finally:
-            dist.destroy_process_group()
+        rank, result = distributed.run_under_torchrun(
+            distributed.TrainingRun(config.to_dict(), requested_model, args.iterations))
         if rank == 0:
             print(f"iteration {result.iteration} of {result.total}; checkpoint {path}")
         return 0

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from faceswap_parts.alignment import invert, transform_points, warp_back
+from faceswap_parts.images import seamless_clone
 
 
 @lru_cache(maxsize=16)
@@ -61,23 +62,6 @@ def enhance_contrast(face: np.ndarray, amount: float) -> np.ndarray:
     sigma = max(face.shape[0] / 64.0, 0.5)
     blurred = cv2.GaussianBlur(face, (0, 0), sigma)
     return cv2.addWeighted(face, 1.0 + amount, blurred, -amount, 0)
-
-
-def seamless_clone(pasted: np.ndarray, region: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``pasted`` Poisson-blended into ``region`` (same size) where ``alpha``
-    is at least 0.5; ``pasted`` itself where that leaves too little to solve."""
-    inside = (alpha >= 0.5).astype(np.uint8) * 255
-    ys, xs = np.nonzero(inside)
-    if len(ys) < 16:
-        return pasted
-    pad = 4  # OpenCV needs the mask's box strictly inside the destination
-    src, dst, mask = (cv2.copyMakeBorder(a, pad, pad, pad, pad, border) for a, border in (
-        (pasted, cv2.BORDER_REPLICATE), (region, cv2.BORDER_REPLICATE), (inside, cv2.BORDER_CONSTANT)))
-    x0, x1, y0, y1 = xs.min() + pad, xs.max() + pad + 1, ys.min() + pad, ys.max() + pad + 1
-    center = (x0 + (x1 - x0) // 2, y0 + (y1 - y0) // 2)  # puts the source box back where it came from
-    cloned = cv2.seamlessClone(np.ascontiguousarray(src), np.ascontiguousarray(dst), mask, center,
-                               cv2.NORMAL_CLONE)
-    return cloned[pad:-pad, pad:-pad]
 
 
 def paste_back(frame: np.ndarray, face: np.ndarray, weight: np.ndarray, matrix: np.ndarray,

@@ -213,7 +213,7 @@ def check_output_path(input_path: str, output_path: str) -> None:
     if out.is_dir():
         raise FaceswapError(f"output path is a folder: {out}; give a file name such as {out / 'swapped.mp4'}")
     if out.exists() and os.path.samefile(out, input_path):
-        raise FaceswapError(f"refusing to overwrite the input video {input_path}; choose another output path")
+        raise FaceswapError(f"refusing to overwrite the input {input_path}; choose another output path")
 
 
 class VideoConverter:

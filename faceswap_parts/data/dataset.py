@@ -64,7 +64,6 @@ class RawBatch:
     grid: torch.Tensor
     target_inv: torch.Tensor
     blur: torch.Tensor  # (N,MAX_BLUR,MAX_BLUR), a centred delta where a sample is not blurred
-    has_blur: torch.Tensor
 
     def to(self, device: torch.device) -> "RawBatch":
         return RawBatch(**{k: v.to(device, non_blocking=True) for k, v in vars(self).items()})
@@ -190,8 +189,7 @@ class BatchSource:
     def batch(self, k: int) -> FaceBatch:
         """This process's share of batch ``k``, augmented on the CPU (deterministic)."""
         warped, target, masks = zip(*(self._sample(d) for d in self.draws(k)[self.local]))
-        masks = (np.stack(masks).reshape(len(masks), *masks[0].shape[:2], -1).transpose(0, 3, 1, 2)
-                 / 255.0).astype(np.float32)
+        masks = (np.stack(masks).transpose(0, 3, 1, 2) / 255.0).astype(np.float32)
         return FaceBatch(to_model_range(np.stack(warped)), to_model_range(np.stack(target)),
                          np.ascontiguousarray(masks[:, :1]), np.ascontiguousarray(masks[:, 1:]))
 
@@ -199,10 +197,10 @@ class BatchSource:
         """(N,2,3) channel means and standard deviations of a pool face set, computed once."""
         with self._lock:
             if self._ref_stats[pool] is None:
-                images = self.color_pool[pool].images
-                self._ref_stats[pool] = np.stack(
-                    [np.stack([im.mean(axis=(0, 1)), im.std(axis=(0, 1))]) for im in images.astype(np.float32)]
-                ).astype(np.float32) if len(images) else np.zeros((0, 2, 3), np.float32)
+                # one face at a time: a float copy of the whole set would take 12 bytes a pixel
+                self._ref_stats[pool] = np.array(
+                    [[(im := face.astype(np.float32)).mean(axis=(0, 1)), im.std(axis=(0, 1))]
+                     for face in self.color_pool[pool].images], np.float32).reshape(-1, 2, 3)
             return self._ref_stats[pool]
 
     def raw_batch(self, k: int) -> RawBatch:
@@ -233,7 +231,6 @@ class BatchSource:
             "grid": np.stack([d.grid for d in draws]).astype(np.float32),
             "target_inv": np.stack([cv2.invertAffineTransform(d.target_matrix) for d in draws]).astype(np.float32),
             "blur": np.stack([blur_kernel(d.blur) for d in draws]).astype(np.float32),
-            "has_blur": np.array([d.blur is not None for d in draws]),
         }
         tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
         if self.pin_memory:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,7 @@ def faceset_landmarks(faceset, landmarker=None) -> np.ndarray:
 def geometry(landmarks: np.ndarray) -> np.ndarray:
     """(N, 136) landmarks centred on the eyes and scaled to inter-ocular units:
     the expression and the face's shape in the crop, without its position."""
-    from faceswap_parts.evaluation.metrics import eye_centres, inter_ocular
+    from faceswap_parts.landmarks.geometry import eye_centres, inter_ocular
 
     left, right = eye_centres(landmarks)
     mid = (left + right) / 2.0
@@ -167,7 +168,7 @@ def build_index(faceset, device="cpu", cache: bool = True) -> FaceIndex:
     """The face set's :class:`FaceIndex`, from its cache file when the set has
     not changed since it was written, else computed (and cached when the
     folder is writable)."""
-    from faceswap_parts.evaluation.metrics import eye_opening, head_pose, mouth_opening
+    from faceswap_parts.landmarks.geometry import eye_opening, head_pose, mouth_opening
 
     cache_path = index_path(faceset)
     fingerprint = _fingerprint(faceset)
@@ -228,7 +229,7 @@ def swap_parts(face: np.ndarray, landmarks: np.ndarray, donor: np.ndarray, donor
     to its landmarks, colour-matched to the face around it and blended
     (Poisson inside a feathered mask). Returns ``(image, mask)``, the mask
     (H, W) float32 in [0, 1] where the donor shows."""
-    from faceswap_parts.conversion.blending import seamless_clone
+    from faceswap_parts.images import seamless_clone
     from faceswap_parts.masks import parts_mask
 
     out = face.copy()
@@ -254,11 +255,8 @@ def swap_parts(face: np.ndarray, landmarks: np.ndarray, donor: np.ndarray, donor
 
 class LookalikeSwapper:
     """Parts-swapped versions of one identity's faces with look-alikes of the
-    other identity, made on demand and kept (least recently used) in memory.
-
-    Thread-safe enough for the batch workers: a face made twice by two
-    threads at once is the same image.
-    """
+    other identity, made on demand and kept (least recently used) in memory,
+    shared by the batch worker threads."""
 
     def __init__(self, faceset, index: FaceIndex, donors, donor_index: FaceIndex, neighbours: np.ndarray,
                  parts: tuple[str, ...], cache_size: int = 2048):
@@ -266,32 +264,38 @@ class LookalikeSwapper:
         self.neighbours, self.parts = neighbours, parts
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     @property
     def k(self) -> int:
         return self.neighbours.shape[1]
 
-    def image(self, face: int, rank: int) -> np.ndarray:
-        """Face ``face`` with the parts of its ``rank``-th nearest look-alike."""
-        key = (face, rank)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+    def swap(self, face: int, rank: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """(image, parts mask, donor): face ``face`` with the parts of its ``rank``-th nearest look-alike."""
         donor = int(self.neighbours[face, rank])
-        image, _ = swap_parts(self.faceset.images[face], self.index.landmarks[face], self.donors.images[donor],
-                              self.donor_index.landmarks[donor], self.parts)
-        self._cache[key] = image
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        image, mask = swap_parts(self.faceset.images[face], self.index.landmarks[face], self.donors.images[donor],
+                                 self.donor_index.landmarks[donor], self.parts)
+        return image, mask, donor
+
+    def image(self, face: int, rank: int) -> np.ndarray:
+        """:meth:`swap`'s image, from the cache when it was made before."""
+        key = (face, rank)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        image = self.swap(face, rank)[0]  # outside the lock: the other workers go on meanwhile
+        with self._lock:
+            self._cache[key] = image
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return image
 
     def preview_rows(self, faces: list[int]) -> dict[str, np.ndarray]:
         """Rows of a preview sheet for ``faces``: source, look-alike, parts mask, result."""
         rows = {"source": [], "look-alike": [], "parts": [], "result": []}
         for face in faces:
-            donor = int(self.neighbours[face, 0])
-            image, mask = swap_parts(self.faceset.images[face], self.index.landmarks[face], self.donors.images[donor],
-                                     self.donor_index.landmarks[donor], self.parts)
+            image, mask, donor = self.swap(face, 0)
             rows["source"].append(self.faceset.images[face])
             rows["look-alike"].append(self.donors.images[donor])
             rows["parts"].append(np.repeat((mask * 255).astype(np.uint8)[..., None], 3, axis=2))

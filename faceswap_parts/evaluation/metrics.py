@@ -10,12 +10,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# iBUG 68 indices; "left"/"right" as seen in the image.
-LEFT_EYE = slice(36, 42)
-RIGHT_EYE = slice(42, 48)
-NOSE_TIP = 30
-INNER_LIP_TOP, INNER_LIP_BOTTOM = 62, 66
-MOUTH = slice(48, 68)
+# The landmark geometry lives with the landmarks; the scores below build on it (and keep these names).
+from faceswap_parts.landmarks.geometry import eye_centres as eye_centres
+from faceswap_parts.landmarks.geometry import eye_opening, head_pose, inter_ocular, mouth_opening
 
 
 def nan_mean(values) -> float | None:
@@ -59,64 +56,11 @@ def identity_transfer_rate(dist_a: np.ndarray, dist_b: np.ndarray) -> float | No
 
 # --- expression and pose ------------------------------------------------------------------------
 
-def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Left and right eye centres ``(..., 2)`` of ``(..., 68, 2)`` landmarks."""
-    landmarks = np.asarray(landmarks, dtype=np.float64)
-    return landmarks[..., LEFT_EYE, :].mean(axis=-2), landmarks[..., RIGHT_EYE, :].mean(axis=-2)
-
-
-def inter_ocular(landmarks: np.ndarray) -> np.ndarray:
-    """Distance between the eye centres, the scale every landmark score is divided by."""
-    left, right = eye_centres(landmarks)
-    return np.linalg.norm(right - left, axis=-1)
-
-
 def landmark_error(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Mean point-to-point distance between two landmark sets divided by the
     reference's inter-ocular distance: ``(..., 68, 2) x2 -> (...)``."""
     reference, other = np.asarray(reference, np.float64), np.asarray(other, np.float64)
     return np.linalg.norm(other - reference, axis=-1).mean(axis=-1) / inter_ocular(reference)
-
-
-def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
-    """Inner-lip gap (points 62-66) divided by the inter-ocular distance."""
-    landmarks = np.asarray(landmarks, np.float64)
-    gap = np.linalg.norm(landmarks[..., INNER_LIP_TOP, :] - landmarks[..., INNER_LIP_BOTTOM, :], axis=-1)
-    return gap / inter_ocular(landmarks)
-
-
-def eye_opening(landmarks: np.ndarray) -> np.ndarray:
-    """Eye aspect ratio (lid gap over eye width) averaged over both eyes."""
-    landmarks = np.asarray(landmarks, np.float64)
-    ratios = []
-    for eye in (LEFT_EYE, RIGHT_EYE):
-        p = landmarks[..., eye, :]
-        gap = np.linalg.norm(p[..., 1, :] - p[..., 5, :], axis=-1) + np.linalg.norm(p[..., 2, :] - p[..., 4, :], axis=-1)
-        ratios.append(gap / (2.0 * np.linalg.norm(p[..., 0, :] - p[..., 3, :], axis=-1)))
-    return (ratios[0] + ratios[1]) / 2.0
-
-
-def head_pose(landmarks: np.ndarray) -> np.ndarray:
-    """Head-pose proxy ``(..., 3)``: yaw, pitch (unitless) and roll (degrees).
-
-    Yaw is the nose tip's offset along the eye line from the eyes' midpoint;
-    pitch is the nose tip's distance below the eye line relative to the
-    mouth's, minus 0.5; both in inter-ocular units. Roll is the eye line's
-    angle. Good enough to tell whether two faces point the same way.
-    """
-    landmarks = np.asarray(landmarks, np.float64)
-    left, right = eye_centres(landmarks)
-    axis = right - left
-    iod = np.linalg.norm(axis, axis=-1, keepdims=True)
-    along = axis / iod
-    down = np.stack([-along[..., 1], along[..., 0]], axis=-1)  # eye line rotated 90 degrees, towards the chin
-    mid = (left + right) / 2.0
-    nose = landmarks[..., NOSE_TIP, :] - mid
-    mouth = landmarks[..., MOUTH, :].mean(axis=-2) - mid
-    yaw = (nose * along).sum(-1) / iod[..., 0]
-    pitch = (nose * down).sum(-1) / np.maximum((mouth * down).sum(-1), 1e-9) - 0.5
-    roll = np.degrees(np.arctan2(axis[..., 1], axis[..., 0]))
-    return np.stack([yaw, pitch, roll], axis=-1)
 
 
 def expression_differences(original: np.ndarray, swapped: np.ndarray) -> dict[str, np.ndarray]:

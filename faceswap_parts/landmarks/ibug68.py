@@ -20,6 +20,7 @@ MOUTH = slice(48, 68)
 OUTER_LIPS = slice(48, 60)
 LEFT_MOUTH_CORNER = 48
 RIGHT_MOUTH_CORNER = 54
+INNER_LIP_TOP, INNER_LIP_BOTTOM = 62, 66
 
 #: Median dlib 68-point shape of 35 real faces aligned with
 #: :func:`faceswap_parts.alignment.align_face` (coverage 1.0), in ``[0, 1]``

@@ -100,12 +100,29 @@ def setup_process(rank: int, processes: int, local_rank: int, device: str, init_
     return device
 
 
-def _worker(rank: int, processes: int, port: int, run) -> None:
-    run.device = setup_process(rank, processes, rank, run.device, init_method=f"tcp://127.0.0.1:{port}")
+def check_split(batch_size: int, processes: int) -> None:
+    """A global batch must split evenly over the processes (one per device)."""
+    if batch_size % processes:
+        raise FaceswapError(f"--batch-size {batch_size} does not split over {processes} devices; "
+                            f"give a multiple of {processes}")
+
+
+def _run_in_group(run, rank: int, processes: int, local_rank: int, init_method: str):
+    run.device = setup_process(rank, processes, local_rank, run.device, init_method=init_method)
     try:
-        run(rank, processes)
+        return run(rank, processes)
     finally:
         dist.destroy_process_group()
+
+
+def _worker(rank: int, processes: int, port: int, run) -> None:
+    _run_in_group(run, rank, processes, rank, f"tcp://127.0.0.1:{port}")
+
+
+def run_under_torchrun(run) -> tuple[int, object]:
+    """``(rank, run(rank, processes))`` in this process, one of those torchrun started."""
+    rank, processes = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    return rank, _run_in_group(run, rank, processes, int(os.environ.get("LOCAL_RANK", rank)), "env://")
 
 
 def launch(processes: int, run) -> None:

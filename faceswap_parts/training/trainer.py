@@ -98,9 +98,10 @@ class Trainer:
         self.config = config
         # With several processes (training.distributed) this is process `rank`; process 0 writes the files.
         self.rank, self.processes = rank, processes
-        if processes > 1 and config.batch_size % processes:
-            raise FaceswapError(f"batch size {config.batch_size} does not split over {processes} processes; "
-                                f"give a multiple of {processes}")
+        if processes > 1:
+            from faceswap_parts.training.distributed import check_split
+
+            check_split(config.batch_size, processes)
         self.workdir = Path(config.workdir).expanduser()
         self.device = resolve_device(config.device)
         self.checkpoint_path = ckpt.checkpoint_path(self.workdir)
