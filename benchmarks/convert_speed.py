@@ -51,13 +51,13 @@ def main(argv=None) -> int:
 
     import torch
 
-    from faceswap_parts.alignment import align_face
+    from faceswap_parts.faces.alignment import align_face
     from faceswap_parts.config import ModelConfig
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
-    from faceswap_parts.conversion.smoothing import box_jitter
-    from faceswap_parts.conversion.tracking import FaceTracker
+    from faceswap_parts.faces.smoothing import box_jitter
+    from faceswap_parts.faces.tracking import FaceTracker
     from faceswap_parts.models import FaceswapModel
-    from faceswap_parts.video import VideoReader
+    from faceswap_parts.io.video import VideoReader
 
     torch.manual_seed(0)
     model = FaceswapModel(ModelConfig(resolution=64, capacity="lite")).eval()

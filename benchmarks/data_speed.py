@@ -55,8 +55,8 @@ def data_rate(folders, resolution: int, capacity: str, batch_size: int, workers:
     augmentation on the CPU, or with ``raw`` the host's part when the device
     augments (draws, gathering the faces, page-locking when CUDA is there)."""
     from faceswap_parts.config import ModelConfig, TrainConfig
-    from faceswap_parts.data.dataset import BatchSource
-    from faceswap_parts.data.faceset import load_faceset
+    from faceswap_parts.training.data.dataset import BatchSource
+    from faceswap_parts.facesets.loading import load_faceset
 
     config = TrainConfig(a_dir=str(folders[0]), b_dir=str(folders[1]), batch_size=batch_size, workers=workers,
                          model=ModelConfig(resolution=resolution, capacity=capacity))

@@ -27,9 +27,9 @@ SHARED = Path(os.environ.get("FACESWAP_SHARED_DATA", ROOT.parent / "shared" / "d
 
 
 def build_inputs(tmp: Path, detector) -> tuple[Path, Path, Path]:
-    from faceswap_parts.alignment import align_face
-    from faceswap_parts.images import write_image
-    from faceswap_parts.video import read_frames, write_video
+    from faceswap_parts.faces.alignment import align_face
+    from faceswap_parts.io.images import write_image
+    from faceswap_parts.io.video import read_frames, write_video
 
     for name in ("a", "b"):
         frames, _ = read_frames(SHARED / f"person_{name}_3s.mp4", max_frames=72)
@@ -58,7 +58,7 @@ def main() -> None:
     import numpy as np
 
     from faceswap_parts.evaluation.embeddings import DEFAULT_EMBEDDER
-    from faceswap_parts.video import read_frames
+    from faceswap_parts.io.video import read_frames
 
     results, descriptors = {}, {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -62,7 +62,7 @@ class Timed:
 
 
 def iou(a, b) -> float:
-    from faceswap_parts.detection.boxes import overlap_matrix
+    from faceswap_parts.faces.detection.boxes import overlap_matrix
 
     return float(overlap_matrix(np.array([a, b], dtype=np.float64))[0, 1])
 
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    import faceswap_parts.detection as detection
+    import faceswap_parts.faces.detection as detection
 
 
     # extract_video builds its own detector from this name: time it without changing its settings

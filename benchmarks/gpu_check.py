@@ -157,7 +157,7 @@ def _cli(*args) -> list[str]:
 
 
 def kill_and_resume(folders, work: Path, device: str, timeout: float) -> dict:
-    from faceswap_parts.training.checkpoint import load_checkpoint
+    from faceswap_parts.models.checkpoint import load_checkpoint
 
     common = ["--a", folders[0], "--b", folders[1], "--workdir", work, "--resolution", 64, "--capacity", "lite",
               "--no-perceptual", "--device", device, "--preview-interval", 0, "--save-interval", 5, "--no-progress"]
@@ -186,7 +186,7 @@ def convert(workdir: Path, video: Path, out: Path, device: str, max_frames: int 
     import torch
 
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
-    from faceswap_parts.training import load_model
+    from faceswap_parts.models import load_model
 
     model = load_model(workdir, device=device)
     result = VideoConverter(model, ConverterConfig(device=device, max_frames=max_frames)).convert(video, out)
@@ -226,7 +226,7 @@ def main(argv=None) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("gpu_check: no CUDA GPU on this machine (torch.cuda.is_available() is False); nothing to check")
         return 0
-    from faceswap_parts.training.precision import cuda_has_native_bf16
+    from faceswap_parts.device import cuda_has_native_bf16
 
     cuda = args.device.startswith("cuda")
     precisions = ["fp16", *(["bf16"] if cuda and cuda_has_native_bf16(torch.device(args.device)) else [])] \

@@ -85,7 +85,7 @@ def extract_once(video: str, folder: Path, start: float, end: float) -> Path:
 
 def reencode_once(video: str, path: Path, start: float, end: float | None) -> Path:
     """The unseen segment merely re-encoded (the converter's encoder and preset)."""
-    from faceswap_parts.video import VideoReader, VideoWriter
+    from faceswap_parts.io.video import VideoReader, VideoWriter
 
     if path.is_file():
         return path
@@ -117,7 +117,7 @@ def named_for_people(scores: dict, direction: str) -> dict:
 
 
 def middle_frame(video: Path) -> np.ndarray:
-    from faceswap_parts.video import read_frames
+    from faceswap_parts.io.video import read_frames
 
     frames, _ = read_frames(video)
     return frames[len(frames) // 2]
@@ -214,8 +214,8 @@ def main(argv=None) -> int:
 
     from faceswap_parts.config import ModelConfig, TrainConfig, parse_overrides
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
-    from faceswap_parts.detection import FaceDetector
-    from faceswap_parts.images import write_image
+    from faceswap_parts.faces.detection import FaceDetector
+    from faceswap_parts.io.images import write_image
     from faceswap_parts.training import Trainer
 
     out = Path(args.out)

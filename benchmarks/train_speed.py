@@ -65,11 +65,11 @@ def real_face_folders(root: Path, count: int = 24) -> tuple[Path, Path]:
     talking heads), or from the package-shipped portraits when absent."""
     import cv2
 
-    from faceswap_parts.images import write_image
+    from faceswap_parts.io.images import write_image
 
     folders = (root / "a", root / "b")
     if (SHARED / "videos").is_dir():
-        from faceswap_parts.video import VideoReader
+        from faceswap_parts.io.video import VideoReader
 
         for folder, name in zip(folders, ("person_a_train.mp4", "person_b_train.mp4")):
             folder.mkdir(parents=True, exist_ok=True)
@@ -82,7 +82,7 @@ def real_face_folders(root: Path, count: int = 24) -> tuple[Path, Path]:
         from matplotlib import cbook
         from skimage import data
 
-        from faceswap_parts.images import read_image
+        from faceswap_parts.io.images import read_image
 
         portraits = (read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))[:512],
                      np.ascontiguousarray(data.astronaut()))

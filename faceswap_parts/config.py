@@ -7,15 +7,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from faceswap_parts.alignment import FACE_COVERAGE
 from faceswap_parts.errors import FaceswapError
-
-RESOLUTIONS = (64, 128, 256)
-CAPACITIES = ("lite", "standard")
-#: Each named for what it computes. The Keras original's "instancenorm"
-#: normalised over (H, W, C) per sample: that is ``layernorm`` here; its
-#: "layernorm" normalised each channel over (H, W): that is ``instancenorm``.
-NORMS = ("none", "batchnorm", "instancenorm", "layernorm", "groupnorm", "hybrid")
+from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, FACE_COVERAGE, GAN_LOSSES, NORMS,
+                                    PERCEPTUAL_NETS, PRECISIONS, RESOLUTIONS)
 
 
 @dataclass
@@ -26,7 +20,7 @@ class ModelConfig:
     capacity: str = "standard"
     norm: str = "layernorm"  # v2.2's default ("instancenorm" in Keras) under its honest name
     self_attention: bool = True
-    #: fraction of the full aligned face (see :mod:`faceswap_parts.alignment`) the model sees
+    #: fraction of the full aligned face (see :mod:`faceswap_parts.faces.alignment`) the model sees
     coverage: float = FACE_COVERAGE
 
     def __post_init__(self):
@@ -47,15 +41,6 @@ class ModelConfig:
         """Build from a saved dict, ignoring keys this version does not know."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
-
-
-GAN_LOSSES = ("mixup_lsgan", "relativistic_lsgan")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-#: perceptual-loss networks: ``auto`` is VGGFace2 where its weights can be had, else dlib's
-PERCEPTUAL_NETS = ("auto", "vggface2", "dlib")
-#: where augmentation runs: ``cpu`` (OpenCV in worker threads), ``device`` (batched tensor ops on the
-#: training device), ``auto`` (the device when it is a CUDA GPU, which the CPU pipeline cannot feed at 64 px)
-AUGMENT_ON = ("auto", "cpu", "device")
 
 
 @dataclass
@@ -166,8 +151,6 @@ class TrainConfig:
             raise FaceswapError(f"perceptual net must be one of {', '.join(PERCEPTUAL_NETS)}, "
                                 f"got {self.perceptual_net!r}")
         if self.parts_augment:
-            from faceswap_parts.data.lookalike import parse_augment_parts
-
             self.parts_augment = ",".join(parse_augment_parts(self.parts_augment))
         if not 0 <= self.parts_prob <= 1:
             raise FaceswapError(f"--parts-prob must be within [0, 1], got {self.parts_prob}")
@@ -194,6 +177,17 @@ class TrainConfig:
         """Build from a saved dict, ignoring keys this version does not know."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def parse_augment_parts(parts) -> tuple[str, ...]:
+    """``"eyes,mouth"`` or a sequence -> validated part names for ``--parts-augment`` ("" -> none)."""
+    if isinstance(parts, str):
+        parts = [p.strip() for p in parts.split(",") if p.strip()]
+    parts = tuple(dict.fromkeys(parts))
+    bad = [p for p in parts if p not in AUGMENT_PARTS]
+    if bad:
+        raise FaceswapError(f"--parts-augment: unknown part {bad[0]!r}; choose from {', '.join(AUGMENT_PARTS)}")
+    return parts
 
 
 #: TrainConfig fields that have options of their own, or are not training settings.

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.images import read_image, write_image
-from faceswap_parts.video import write_video
+from faceswap_parts.io.images import read_image, write_image
+from faceswap_parts.io.video import write_video
 
 #: Face centre ``(x, y)`` and crop side in the source photo, chosen by eye so
 #: the head fills about half of the clip's frame.
@@ -73,6 +73,26 @@ def animate_portrait(image: np.ndarray, center: tuple[float, float], side: float
         gain = 1.0 + 0.12 * math.sin(1.3 * t + 2.0)  # slow lighting change
         frames.append(np.clip(frame.astype(np.float32) * gain, 0, 255).astype(np.uint8))
     return frames
+
+
+def fast_mode() -> bool:
+    """True when ``FACESWAP_FAST`` is set (``1``, or a number of training
+    iterations): tiny settings for CI and smoke tests."""
+    value = os.environ.get("FACESWAP_FAST", "").strip().lower()
+    return value in ("1", "true", "yes", "on") or (value.isdigit() and int(value) > 0)
+
+
+def fast_iterations(default: int = 2) -> int:
+    """Iterations a fast-mode training cell runs: ``FACESWAP_FAST=N`` with
+    N > 1 asks for N (long enough to click Stop in a browser test), anything
+    else for ``default``."""
+    value = os.environ.get("FACESWAP_FAST", "").strip()
+    return int(value) if value.isdigit() and int(value) > 1 else default
+
+
+def fast_model() -> dict:
+    """The architecture fast mode trains: the smallest and quickest there is."""
+    return {"resolution": 64, "capacity": "lite", "self_attention": False}
 
 
 def make_demo_clips(out_dir: str | os.PathLike, n_frames: int = 75, fps: float = 25.0,
@@ -154,7 +174,8 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     from faceswap_parts.config import ModelConfig
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
     from faceswap_parts.evaluation import evaluate_videos
-    from faceswap_parts.extraction import extract_video, make_masks
+    from faceswap_parts.extraction import extract_video
+    from faceswap_parts.facesets.masks import make_masks
     from faceswap_parts.training import TrainConfig, Trainer
 
     settings = DemoSettings.for_mode(fast)
@@ -224,7 +245,7 @@ def _percent(x: float | None) -> str:
 
 def side_by_side_frame(original: str | os.PathLike, converted: str | os.PathLike, at: float = 0.5) -> np.ndarray:
     """The frame at fraction ``at`` of both videos, side by side (input | output)."""
-    from faceswap_parts.video import read_frames
+    from faceswap_parts.io.video import read_frames
 
     left, _ = read_frames(original)
     right, _ = read_frames(converted)

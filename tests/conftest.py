@@ -38,7 +38,7 @@ def grace_hopper() -> np.ndarray:
     """matplotlib's Grace Hopper portrait, RGB uint8 (600x512)."""
     from matplotlib import cbook
 
-    from faceswap_parts.images import read_image
+    from faceswap_parts.io.images import read_image
 
     return read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
 
@@ -63,8 +63,8 @@ EYES = (slice(96, 128), slice(72, 184))
 def write_faceset(video, folder, every: int = 6, limit: int = 12) -> None:
     import cv2
 
-    from faceswap_parts.images import write_image
-    from faceswap_parts.video import VideoReader
+    from faceswap_parts.io.images import write_image
+    from faceswap_parts.io.video import VideoReader
 
     (folder / "aligned_faces").mkdir(parents=True)
     (folder / "binary_masks_eyes").mkdir()

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from faceswap_parts import alignment
+from faceswap_parts.faces import alignment
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.images import read_image, to_rgb, write_image
+from faceswap_parts.io.images import read_image, to_rgb, write_image
 
 
 def test_alignment_maps_points_to_template():

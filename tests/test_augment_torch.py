@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from faceswap_parts.config import ModelConfig, TrainConfig
-from faceswap_parts.data import BatchSource, load_faceset
-from faceswap_parts.data.augment_torch import augment_batch
+from faceswap_parts.facesets import load_faceset
+from faceswap_parts.training.data import BatchSource
+from faceswap_parts.training.data.augment_torch import augment_batch
 from faceswap_parts.training import Trainer
 from faceswap_parts.training import trainer as trainer_module
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from faceswap_parts.alignment import align_face
+from faceswap_parts.faces.alignment import align_face
 from faceswap_parts.conversion.blending import edge_mask, paste_back
 from faceswap_parts.conversion.layouts import compose, layout_of, output_size, result_panel
 from faceswap_parts.errors import FaceswapError

@@ -8,6 +8,7 @@ import torch
 
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.training import checkpoint as ckpt
+from faceswap_parts.models import checkpoint as model_ckpt
 
 
 def _state(value: float) -> dict:
@@ -17,12 +18,12 @@ def _state(value: float) -> dict:
 def test_round_trip_uses_weights_only(tmp_path):
     path = tmp_path / "checkpoint.pt"
     ckpt.atomic_save(_state(1.0), path)
-    loaded = ckpt.load_checkpoint(path)
+    loaded = model_ckpt.load_checkpoint(path)
     assert loaded["iteration"] == 1 and torch.equal(loaded["model"]["w"], torch.ones(3))
     # a pickled arbitrary object is refused by weights_only loading → clean error
     torch.save({"model_config": {}, "model": object()}, path)
     with pytest.raises(FaceswapError, match="cannot read checkpoint"):
-        ckpt.load_checkpoint(path)
+        model_ckpt.load_checkpoint(path)
 
 
 @pytest.mark.parametrize("fail_in", ["torch.save", "os.replace"])
@@ -47,16 +48,16 @@ def test_failure_during_save_keeps_the_last_good_checkpoint(tmp_path, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         ckpt.atomic_save(_state(2.0), path)
     monkeypatch.undo()
-    assert ckpt.load_checkpoint(path)["iteration"] == 1
+    assert model_ckpt.load_checkpoint(path)["iteration"] == 1
     assert os.listdir(tmp_path) == ["checkpoint.pt"]  # no temp file left behind
 
 
 def test_missing_and_corrupt_checkpoints_are_one_line_errors(tmp_path):
     with pytest.raises(FaceswapError, match="no checkpoint at"):
-        ckpt.load_checkpoint(tmp_path / "checkpoint.pt")
+        model_ckpt.load_checkpoint(tmp_path / "checkpoint.pt")
     (tmp_path / "checkpoint.pt").write_bytes(b"PK\x03\x04 truncated zip")
     with pytest.raises(FaceswapError) as err:
-        ckpt.load_checkpoint(tmp_path / "checkpoint.pt")
+        model_ckpt.load_checkpoint(tmp_path / "checkpoint.pt")
     assert "\n" not in str(err.value)
 
 
@@ -67,7 +68,7 @@ def test_backups_keep_the_newest(tmp_path):
         ckpt.write_backup(path, it, keep=3)
     names = sorted(p.name for p in (tmp_path / "backups").iterdir())
     assert names == ["checkpoint_000300.pt", "checkpoint_000400.pt", "checkpoint_000500.pt"]
-    assert ckpt.load_checkpoint(tmp_path / "backups" / "checkpoint_000300.pt")["iteration"] == 300
+    assert model_ckpt.load_checkpoint(tmp_path / "backups" / "checkpoint_000300.pt")["iteration"] == 300
     # the backup is an independent file: a later save does not change it
     ckpt.atomic_save(_state(600.0), path)
-    assert ckpt.load_checkpoint(tmp_path / "backups" / "checkpoint_000500.pt")["iteration"] == 500
+    assert model_ckpt.load_checkpoint(tmp_path / "backups" / "checkpoint_000500.pt")["iteration"] == 500

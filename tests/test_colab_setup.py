@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceswap_parts import colab
+from faceswap_parts import notebooks as nb
+from faceswap_parts.notebooks import inputs, workspace
+from faceswap_parts.notebooks import sync as sync_module
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.video import probe, write_video
+from faceswap_parts.io.video import probe, write_video
 
 
 @pytest.fixture
@@ -33,9 +35,9 @@ def fake_colab(monkeypatch, tmp_path):
     google.colab = module
     monkeypatch.setitem(sys.modules, "google", google)
     monkeypatch.setitem(sys.modules, "google.colab", module)
-    monkeypatch.setattr(colab, "DRIVE_MOUNTPOINT", str(mountpoint))
-    monkeypatch.setattr(colab, "COLAB_LOCAL_ROOT", str(tmp_path / "content_local"))
-    monkeypatch.setattr(colab.mount_drive, "__defaults__", (str(mountpoint),))
+    monkeypatch.setattr(workspace, "DRIVE_MOUNTPOINT", str(mountpoint))
+    monkeypatch.setattr(workspace, "COLAB_LOCAL_ROOT", str(tmp_path / "content_local"))
+    monkeypatch.setattr(workspace.mount_drive, "__defaults__", (str(mountpoint),))
     return calls, mountpoint
 
 
@@ -46,62 +48,62 @@ def tiny_video(tmp_path) -> Path:
 
 
 def test_not_in_colab_uses_local_workspace(tmp_path, capsys):
-    assert not colab.in_colab()
-    ws = colab.setup_workspace("proj", local_root=tmp_path / "ws")
+    assert not nb.in_colab()
+    ws = nb.setup_workspace("proj", local_root=tmp_path / "ws")
     assert ws.root == ws.local == tmp_path / "ws" / "proj" and ws.root.is_dir()
     assert not ws.on_drive
     assert "Not running in Colab" in capsys.readouterr().out
     with pytest.raises(FaceswapError, match="only be mounted inside Colab"):
-        colab.mount_drive()
+        nb.mount_drive()
 
 
 def test_in_colab_mounts_drive_and_uses_it(fake_colab, tmp_path, capsys):
     calls, mountpoint = fake_colab
-    assert colab.in_colab()
-    ws = colab.setup_workspace("proj")
+    assert nb.in_colab()
+    ws = nb.setup_workspace("proj")
     assert calls["mount"] == [str(mountpoint)]
     assert ws.on_drive and ws.root == mountpoint / "MyDrive" / "proj" and ws.root.is_dir()
     assert ws.local == tmp_path / "content_local" / "proj" and ws.local.is_dir()
     assert "Google Drive" in capsys.readouterr().out
     # Opting out of Drive in Colab works but warns that the files are temporary.
-    ws2 = colab.setup_workspace("proj2", use_drive=False, local_root=tmp_path / "rt")
+    ws2 = nb.setup_workspace("proj2", use_drive=False, local_root=tmp_path / "rt")
     assert not ws2.on_drive and "LOST" in capsys.readouterr().out
 
 
 def test_workspace_name_must_be_plain(tmp_path):
     with pytest.raises(FaceswapError, match="plain folder name"):
-        colab.setup_workspace("a/b", local_root=tmp_path)
+        nb.setup_workspace("a/b", local_root=tmp_path)
 
 
 def test_environment_report_warns_without_gpu(capsys):
-    facts = colab.environment_report("cpu")
+    facts = nb.environment_report("cpu")
     out = capsys.readouterr().out
     assert facts["device"] == "cpu" and not facts["gpu"]
     assert "NO GPU" in out and "torch" in out and "faceswap-parts" in out
 
 
 def test_get_video_from_path_default_and_errors(tiny_video, tmp_path, capsys):
-    assert colab.get_video(str(tiny_video), tmp_path, "a") == tiny_video
-    assert colab.get_video("", tmp_path, "a", default=tiny_video) == tiny_video
+    assert nb.get_video(str(tiny_video), tmp_path, "a") == tiny_video
+    assert nb.get_video("", tmp_path, "a", default=tiny_video) == tiny_video
     assert "48x32" in capsys.readouterr().out
     with pytest.raises(FaceswapError, match="is Google Drive mounted"):
-        colab.get_video("/content/drive/MyDrive/nope/video.mp4", tmp_path, "a")
+        nb.get_video("/content/drive/MyDrive/nope/video.mp4", tmp_path, "a")
     with pytest.raises(FaceswapError, match="video not found"):
-        colab.get_video(str(tmp_path / "missing.mp4"), tmp_path, "a")
+        nb.get_video(str(tmp_path / "missing.mp4"), tmp_path, "a")
     not_video = tmp_path / "holiday.mp4"
     not_video.write_bytes(b"this is text, not a video")
     with pytest.raises(FaceswapError, match="choose a video file"):
-        colab.get_video(str(not_video), tmp_path, "a")
+        nb.get_video(str(not_video), tmp_path, "a")
     with pytest.raises(FaceswapError, match="no video given"):
-        colab.get_video("", tmp_path, "a")
+        nb.get_video("", tmp_path, "a")
 
 
 def test_drive_link_parsing():
     fid = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
-    assert colab.drive_file_id(f"https://drive.google.com/file/d/{fid}/view?usp=sharing") == fid
-    assert colab.drive_file_id(f"https://drive.google.com/open?id={fid}") == fid
-    assert colab.drive_file_id(fid) == fid
-    assert colab.drive_file_id("my_video.mp4") is None
+    assert nb.drive_file_id(f"https://drive.google.com/file/d/{fid}/view?usp=sharing") == fid
+    assert nb.drive_file_id(f"https://drive.google.com/open?id={fid}") == fid
+    assert nb.drive_file_id(fid) == fid
+    assert nb.drive_file_id("my_video.mp4") is None
 
 
 def test_unfetchable_share_link_is_a_clear_error(tmp_path, monkeypatch):
@@ -113,26 +115,26 @@ def test_unfetchable_share_link_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(gdown, "download", offline)
     link = "https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUvWxYz012345/view"
     with pytest.raises(FaceswapError, match="could not download Google Drive file.*network"):
-        colab.get_video(link, tmp_path / "in", "person_a")
+        nb.get_video(link, tmp_path / "in", "person_a")
     assert not any((tmp_path / "in").iterdir())  # no partial file left behind
 
 
 def test_upload_in_fake_colab(fake_colab, tiny_video, tmp_path):
     calls, _ = fake_colab
     with pytest.raises(FaceswapError, match="no file was uploaded"):
-        colab.get_video("upload", tmp_path / "in", "person_a")
+        nb.get_video("upload", tmp_path / "in", "person_a")
     calls["upload"]["clip.MP4"] = tiny_video.read_bytes()
-    path = colab.get_video("upload", tmp_path / "in", "person_a")
+    path = nb.get_video("upload", tmp_path / "in", "person_a")
     assert path.name == "person_a.mp4" and probe(path).frame_count == 5
     calls["upload"].clear()
     calls["upload"]["notes.txt"] = b"not a video"
     with pytest.raises(FaceswapError, match="choose a video file"):
-        colab.get_video("upload", tmp_path / "in", "person_b")
+        nb.get_video("upload", tmp_path / "in", "person_b")
 
 
 def test_upload_outside_colab_is_refused(tmp_path):
     with pytest.raises(FaceswapError, match="only in Colab"):
-        colab.get_video("upload", tmp_path, "a")
+        nb.get_video("upload", tmp_path, "a")
 
 
 def test_copy_to_local_copies_and_skips_up_to_date(tmp_path):
@@ -140,18 +142,18 @@ def test_copy_to_local_copies_and_skips_up_to_date(tmp_path):
     (src / "aligned_faces").mkdir(parents=True)
     (src / "aligned_faces" / "0001.png").write_bytes(b"x" * 10)
     (src / "faces.json").write_text("{}")
-    dst = colab.copy_to_local(src, tmp_path / "local" / "faces")
+    dst = nb.copy_to_local(src, tmp_path / "local" / "faces")
     assert (dst / "aligned_faces" / "0001.png").read_bytes() == b"x" * 10
     mtime = (dst / "faces.json").stat().st_mtime_ns
-    colab.copy_to_local(src, dst)
+    nb.copy_to_local(src, dst)
     assert (dst / "faces.json").stat().st_mtime_ns == mtime
     with pytest.raises(FaceswapError, match="not found"):
-        colab.copy_to_local(tmp_path / "nope", dst)
+        nb.copy_to_local(tmp_path / "nope", dst)
 
 
 def test_checkpoint_sync_resumes_and_never_damages_drive(tmp_path, monkeypatch):
     drive, local = tmp_path / "drive_run", tmp_path / "local_run"
-    sync = colab.CheckpointSync(local, drive)
+    sync = nb.CheckpointSync(local, drive)
     assert not sync.restore() and not sync.push()
     (drive / "checkpoint.pt").write_bytes(b"iteration 100")
     assert sync.restore() and (local / "checkpoint.pt").read_bytes() == b"iteration 100"
@@ -165,14 +167,14 @@ def test_checkpoint_sync_resumes_and_never_damages_drive(tmp_path, monkeypatch):
         Path(dst).write_bytes(b"iter")
         raise OSError("Transport endpoint is not connected")
 
-    monkeypatch.setattr(colab.shutil, "copy2", broken_copy)
+    monkeypatch.setattr(sync_module.shutil, "copy2", broken_copy)
     with pytest.raises(OSError):
         sync.push()
     assert (drive / "checkpoint.pt").read_bytes() == b"iteration 200"
 
 
 def test_checkpoint_sync_same_folder_is_a_no_op(tmp_path):
-    sync = colab.CheckpointSync(tmp_path, tmp_path)
+    sync = nb.CheckpointSync(tmp_path, tmp_path)
     assert sync.same_place and not sync.push()
     (tmp_path / "checkpoint.pt").write_bytes(b"x")
     assert sync.restore() and sync.push()
@@ -181,42 +183,42 @@ def test_checkpoint_sync_same_folder_is_a_no_op(tmp_path):
 def test_show_video_embeds_h264_and_downscales_big_ones(tmp_path):
     frames = [np.random.default_rng(i).integers(0, 255, (360, 640, 3), np.uint8) for i in range(6)]
     big = Path(write_video(tmp_path / "big.mp4", frames, fps=6))
-    html = colab.show_video(big, width=160, max_mb=0.001)
+    html = nb.show_video(big, width=160, max_mb=0.001)
     preview = tmp_path / "big.preview.mp4"
     assert preview.is_file() and probe(preview).size == (160, 90)
     assert html.data.startswith("<video") and "data:video/mp4;base64," in html.data
-    small = colab.preview_video(big, max_side=640, max_mb=100)
+    small = nb.preview_video(big, max_side=640, max_mb=100)
     assert small == big
 
 
 def test_offer_download_in_and_out_of_colab(fake_colab, tiny_video, tmp_path):
     calls, _ = fake_colab
-    colab.offer_download(tiny_video)
+    nb.offer_download(tiny_video)
     assert calls["download"] == [str(tiny_video)]
     with pytest.raises(FaceswapError, match="nothing to download"):
-        colab.offer_download(tmp_path / "missing.mp4")
+        nb.offer_download(tmp_path / "missing.mp4")
 
 
 def test_sample_videos_fall_back_to_synthetic(tmp_path, monkeypatch):
     monkeypatch.delenv("FACESWAP_SHARED_DATA", raising=False)
-    monkeypatch.setattr(colab, "SAMPLE_VIDEOS", (str(tmp_path / "no_a.mp4"), str(tmp_path / "no_b.mp4")))
-    ws = colab.setup_workspace("w", local_root=tmp_path, quiet=True)
+    monkeypatch.setattr(inputs, "SAMPLE_VIDEOS", (str(tmp_path / "no_a.mp4"), str(tmp_path / "no_b.mp4")))
+    ws = nb.setup_workspace("w", local_root=tmp_path, quiet=True)
     monkeypatch.setattr("faceswap_parts.demo.make_demo_clips",
                         lambda folder: (Path(folder) / "person_a.mp4", Path(folder) / "person_b.mp4"))
-    a, b = colab.sample_videos(ws)
+    a, b = nb.sample_videos(ws)
     assert a == ws.root / "inputs" / "synthetic" / "person_a.mp4" and b.name == "person_b.mp4"
 
 
 def test_sample_videos_prefers_real_clips(video_a_3s, video_b_3s, monkeypatch):
-    monkeypatch.setattr(colab, "SAMPLE_VIDEOS", (str(video_a_3s), str(video_b_3s)))
-    assert colab.sample_videos() == (video_a_3s, video_b_3s)
+    monkeypatch.setattr(inputs, "SAMPLE_VIDEOS", (str(video_a_3s), str(video_b_3s)))
+    assert nb.sample_videos() == (video_a_3s, video_b_3s)
 
 
 def test_fast_mode(monkeypatch):
     monkeypatch.setenv("FACESWAP_FAST", "1")
-    assert colab.fast_mode()
+    assert nb.fast_mode()
     monkeypatch.setenv("FACESWAP_FAST", "0")
-    assert not colab.fast_mode()
+    assert not nb.fast_mode()
 
 
 # -- the training panel ---------------------------------------------------------
@@ -251,11 +253,11 @@ class _FakeTrainer:
 
 
 def test_training_panel_trains_syncs_and_shows_progress(tmp_path):
-    from faceswap_parts.notebook_ui import TrainingPanel, train_with_panel
+    from faceswap_parts.notebooks.panel import TrainingPanel, train_with_panel
 
     trainer = _FakeTrainer(tmp_path / "local")
     trainer.workdir.mkdir()
-    sync = colab.CheckpointSync(trainer.workdir, tmp_path / "drive")
+    sync = nb.CheckpointSync(trainer.workdir, tmp_path / "drive")
     panel = TrainingPanel(iterations=7, display_interval=2)
     result = train_with_panel(trainer, panel, sync=sync)
     assert result.iteration == 7 and not result.stopped_early
@@ -269,11 +271,11 @@ def test_training_panel_trains_syncs_and_shows_progress(tmp_path):
 
 
 def test_stop_button_stops_saves_and_syncs(tmp_path):
-    from faceswap_parts.notebook_ui import TrainingPanel, train_with_panel
+    from faceswap_parts.notebooks.panel import TrainingPanel, train_with_panel
 
     trainer = _FakeTrainer(tmp_path / "local", save_interval=100)
     trainer.workdir.mkdir()
-    sync = colab.CheckpointSync(trainer.workdir, tmp_path / "drive")
+    sync = nb.CheckpointSync(trainer.workdir, tmp_path / "drive")
     panel = TrainingPanel(iterations=50, display_interval=5)
     original = panel.update
 
@@ -290,7 +292,7 @@ def test_stop_button_stops_saves_and_syncs(tmp_path):
 
 
 def test_wait_for_start_without_clicks_is_a_clear_error():
-    from faceswap_parts.notebook_ui import TrainingPanel
+    from faceswap_parts.notebooks.panel import TrainingPanel
 
     panel = TrainingPanel(iterations=5)
     panel.wait_for_start(auto_start=True)  # returns at once
@@ -301,13 +303,13 @@ def test_wait_for_start_without_clicks_is_a_clear_error():
 
 
 def test_checkpoint_sync_carries_history_and_previews(tmp_path):
-    sync = colab.CheckpointSync(tmp_path / "local", tmp_path / "drive")
+    sync = nb.CheckpointSync(tmp_path / "local", tmp_path / "drive")
     for name in ("loss_history.csv", "loss_curve.png", "preview_latest.png", "checkpoint.pt"):
         (sync.local / name).write_text(name)
     assert sync.push()
     assert sorted(p.name for p in sync.drive.iterdir()) == sorted(
         ["loss_history.csv", "loss_curve.png", "preview_latest.png", "checkpoint.pt"])
-    fresh = colab.CheckpointSync(tmp_path / "new_runtime", tmp_path / "drive")
+    fresh = nb.CheckpointSync(tmp_path / "new_runtime", tmp_path / "drive")
     assert fresh.restore()
     assert sorted(p.name for p in fresh.local.iterdir()) == ["checkpoint.pt", "loss_history.csv"]
 
@@ -317,7 +319,7 @@ def test_faceswap_errors_show_as_one_line_in_ipython(capsys):
 
     shell = InteractiveShell.instance()
     try:
-        colab.show_errors_briefly()
+        nb.show_errors_briefly()
         result = shell.run_cell("from faceswap_parts.errors import FaceswapError\n"
                                 "raise FaceswapError('video not found: x.mp4; give an existing path')")
         out = capsys.readouterr().out
@@ -327,11 +329,11 @@ def test_faceswap_errors_show_as_one_line_in_ipython(capsys):
         assert "ZeroDivisionError" in capsys.readouterr().out
     finally:
         InteractiveShell.clear_instance()
-    colab.show_errors_briefly()  # outside IPython: nothing to do
+    nb.show_errors_briefly()  # outside IPython: nothing to do
 
 
 def test_time_limit_stops_training_cleanly(tmp_path):
-    from faceswap_parts.notebook_ui import TrainingPanel, train_with_panel
+    from faceswap_parts.notebooks.panel import TrainingPanel, train_with_panel
 
     trainer = _FakeTrainer(tmp_path, save_interval=100)
     result = train_with_panel(trainer, TrainingPanel(iterations=1000, display_interval=10), max_minutes=1e-9)

@@ -17,7 +17,7 @@ from faceswap_parts.cli import main
 from faceswap_parts.config import ModelConfig
 from faceswap_parts.conversion import ConverterConfig, VideoConverter
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.video import VideoReader, probe, read_frames, write_video
+from faceswap_parts.io.video import VideoReader, probe, read_frames, write_video
 
 FAST = dict(progress_bar=False, batch_size=8)
 
@@ -39,8 +39,8 @@ def test_frames_without_faces_pass_through_bit_identical(no_face_video, model):
 
 
 def test_parts_change_only_pixels_inside_the_chosen_regions(video_a_3s, model):
-    from faceswap_parts.landmarks import get_landmarker
-    from faceswap_parts.masks import parts_mask
+    from faceswap_parts.faces.landmarks import get_landmarker
+    from faceswap_parts.faces.masks import parts_mask
 
     frames, _ = read_frames(video_a_3s, max_frames=2)
     config = ConverterConfig(parts="eyes", landmarks="mtcnn", smoothing="none", detect_every=1, **FAST)
@@ -59,8 +59,8 @@ def test_parts_change_only_pixels_inside_the_chosen_regions(video_a_3s, model):
 
 
 def test_kalman_smoothing_reduces_box_jitter(video_a_3s, model):
-    from faceswap_parts.conversion.smoothing import box_jitter
-    from faceswap_parts.conversion.tracking import FaceTracker
+    from faceswap_parts.faces.smoothing import box_jitter
+    from faceswap_parts.faces.tracking import FaceTracker
 
     frames, _ = read_frames(video_a_3s, max_frames=30)
     detections = VideoConverter(model, ConverterConfig(**FAST)).detect(frames)
@@ -95,7 +95,6 @@ def _one_line_error(capsys, argv) -> str:
     return err
 
 
-@pytest.mark.e2e
 def test_convert_cli_end_to_end(video_a_3s, workdir, tmp_path, capsys):
     out = tmp_path / "side.mp4"
     assert main(["convert", str(video_a_3s), "--model", str(workdir), "--out", str(out), "--max-frames", "10",
@@ -146,14 +145,14 @@ def test_a_failure_mid_way_leaves_no_half_video(video_a_3s, model, tmp_path):
 def test_parts_converted_at_once_join_into_the_same_video(video_a_3s, model, tmp_path, monkeypatch):
     """workers=2 (threads, one torch thread each) gives the frames, boxes and
     audio of one pipeline; only generator rounding and x264 differ."""
-    from faceswap_parts import video
+    from faceswap_parts.io import video
 
     codec_threads = []  # (decoder, encoder) threads of each pipeline's ffmpeg processes
     command = video.VideoWriter._command
     monkeypatch.setattr(video.VideoWriter, "_command", lambda writer: codec_threads.append(writer.threads)
                         or command(writer))
-    part = video.VideoReader.part
-    monkeypatch.setattr(video.VideoReader, "part", lambda reader, *a: codec_threads.append(a[2]) or part(reader, *a))
+    segment = video.VideoReader.segment
+    monkeypatch.setattr(video.VideoReader, "segment", lambda reader, *a: codec_threads.append(a[2]) or segment(reader, *a))
     runs, threads = {}, torch.get_num_threads()
     for workers in (1, 2):
         codec_threads.clear()
@@ -162,32 +161,32 @@ def test_parts_converted_at_once_join_into_the_same_video(video_a_3s, model, tmp
         result = converter.convert(video_a_3s, tmp_path / f"out{workers}.mp4", progress=lambda *a: calls.append(a))
         runs[workers] = result, converter.history, read_frames(result.path)[0]
         assert [done for done, _ in calls] == sorted(done for done, _ in calls) and calls[-1] == (90, 90)
-        # parts decode and encode with their share of the threads; one pipeline leaves ffmpeg its choice
+        # segments decode and encode with their share of the threads; one pipeline leaves ffmpeg its choice
         assert sorted(codec_threads, key=str) == ([None] if workers == 1 else [max(1, threads // 2)] * 4)
     (one, boxes_one, frames_one), (two, boxes_two, frames_two) = runs[1], runs[2]
     assert torch.get_num_threads() == threads  # the threads' share is handed back
     assert (two.frames, two.frames_with_faces, two.audio) == (one.frames, one.frames_with_faces, one.audio) == (90, 90, True)
     assert two.timings["detector"] > 0 and two.timings["generator"] > 0
-    # the second part tracked from 30 frames before its first: smoothing runs into the join warmed up
+    # the second segment tracked from 30 frames before its first: smoothing runs into the join warmed up
     assert len(boxes_two) == 90 and max(np.abs(a - b).max() for a, b in zip(boxes_one, boxes_two)) < 0.5
     assert np.abs(np.stack(frames_one).astype(int) - np.stack(frames_two)).mean(axis=(1, 2, 3)).max() < 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out1.mp4", "out2.mp4"]
 
 
 def test_automatic_workers_split_only_long_videos_on_a_cpu(model, monkeypatch):
-    from faceswap_parts.conversion.parts import MIN_PART_FRAMES, part_starts
+    from faceswap_parts.conversion.segments import MIN_SEGMENT_FRAMES, segment_starts
 
     converter = VideoConverter(model, ConverterConfig(**FAST))
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
-    assert converter.workers_for(2 * MIN_PART_FRAMES) == 2 and converter.workers_for(2 * MIN_PART_FRAMES - 1) == 1
+    assert converter.workers_for(2 * MIN_SEGMENT_FRAMES) == 2 and converter.workers_for(2 * MIN_SEGMENT_FRAMES - 1) == 1
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     assert converter.workers_for(10_000) == 1
-    assert VideoConverter(model, ConverterConfig(workers=3, **FAST)).workers_for(2) == 2  # a frame a part at least
-    # later parts are shorter by the frames they decode first and track to warm up
-    assert part_starts(1200, 1) == [0]
-    first, second = part_starts(1200, 2)
+    assert VideoConverter(model, ConverterConfig(workers=3, **FAST)).workers_for(2) == 2  # a frame a segment at least
+    # later segments are shorter by the frames they decode first and track to warm up
+    assert segment_starts(1200, 1) == [0]
+    first, second = segment_starts(1200, 2)
     assert first == 0 and 600 < second < 650
-    starts = part_starts(1200, 3)
+    starts = segment_starts(1200, 3)
     assert starts[0] == 0 and starts[1] - starts[0] > starts[2] - starts[1] > 1200 - starts[2]
 
 
@@ -260,8 +259,8 @@ def test_detection_every_k_frames_tracks_in_between(video_a_3s, model):
     frames = [f for _, _, f in VideoReader(video_a_3s, max_frames=6)]
     converter = VideoConverter(model, ConverterConfig(detect_every=3, **FAST))
     calls = []
-    detect = converter.detect
-    converter.detect = lambda fs: calls.append(len(fs)) or detect(fs)
+    detect = converter.finder.detect
+    converter.finder.detect = lambda fs: calls.append(len(fs)) or detect(fs)
     results, alphas = converter.swap_frames(frames)
     assert calls == [2]  # frames 0 and 3
     assert all(a is not None for a in alphas)  # optical flow carried the face through frames 1, 2, 4, 5
@@ -271,8 +270,8 @@ def test_a_face_that_flow_loses_is_detected_instead_of_left_unswapped(grace_hopp
     first, cut = np.ascontiguousarray(grace_hopper[:512, :512]), astronaut  # a cut between two 512x512 shots
     converter = VideoConverter(model, ConverterConfig(detect_every=2, **FAST))
     calls = []
-    detect = converter.detect
-    converter.detect = lambda fs: calls.append(len(fs)) or detect(fs)
+    detect = converter.finder.detect
+    converter.finder.detect = lambda fs: calls.append(len(fs)) or detect(fs)
     faces = converter.track_frames([first, cut])
     assert calls == [1, 1]  # the scheduled frame 0, then frame 1 once flow could not follow her face
     assert faces[1] and faces[1][0].detected
@@ -297,9 +296,9 @@ def test_all_faces_swaps_every_face_and_default_only_the_largest(shared_data, mo
 @pytest.mark.slow
 def test_convert_with_a_model_trained_by_the_trainer(video_a_3s, video_b_3s, tmp_path):
     """A few real training iterations, then the CLI on its workdir."""
-    from faceswap_parts.alignment import align_face
-    from faceswap_parts.detection import FaceDetector
-    from faceswap_parts.images import write_image
+    from faceswap_parts.faces.alignment import align_face
+    from faceswap_parts.faces.detection import FaceDetector
+    from faceswap_parts.io.images import write_image
     from faceswap_parts.training import TrainConfig, Trainer
 
     detector = FaceDetector(min_face_size=40, max_side=320)

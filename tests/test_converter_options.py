@@ -9,7 +9,7 @@ from faceswap_parts.cli import main
 from faceswap_parts.conversion import ConverterConfig, VideoConverter
 from faceswap_parts.conversion.blending import enhance_contrast, paste_back
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.images import read_image, write_image
+from faceswap_parts.io.images import read_image, write_image
 
 
 def _edge_step(frame: np.ndarray, alpha: np.ndarray) -> float:

@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from faceswap_parts.config import ModelConfig, TrainConfig
-from faceswap_parts.data import BatchSource, center_crop, load_faceset
-from faceswap_parts.data import augment
+from faceswap_parts.faces.alignment import center_crop
+from faceswap_parts.facesets import load_faceset
+from faceswap_parts.training.data import BatchSource
+from faceswap_parts.training.data import augment
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.images import write_image
+from faceswap_parts.io.images import write_image
 
 
 def test_extract_layout_reads_faces_and_eye_masks(real_facesets):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from faceswap_parts.demo import animate_portrait, make_demo_clips, portrait
-from faceswap_parts.video import probe, read_frames
+from faceswap_parts.io.video import probe, read_frames
 
 
 def test_animation_moves_the_head_and_changes_light(grace_hopper):
@@ -22,7 +22,7 @@ def test_animation_moves_the_head_and_changes_light(grace_hopper):
 
 
 def test_demo_clips_are_readable_and_faces_stay_detectable(tmp_path):
-    from faceswap_parts.detection import FaceDetector
+    from faceswap_parts.faces.detection import FaceDetector
 
     a, b = make_demo_clips(tmp_path, n_frames=10, fps=10, size=192)
     for path in (a, b):
@@ -43,12 +43,11 @@ def test_unknown_portrait():
         portrait("mona_lisa")
 
 
-@pytest.mark.e2e
 def test_demo_command_fast_end_to_end(tmp_path, capsys):
     import torch
 
     from faceswap_parts.cli import main
-    from faceswap_parts.training import load_model
+    from faceswap_parts.models import load_model
 
     workdir = tmp_path / "demo"
     assert main(["demo", "--workdir", str(workdir), "--fast", "--device", "cpu"]) == 0
@@ -60,7 +59,7 @@ def test_demo_command_fast_end_to_end(tmp_path, capsys):
     frames, _ = read_frames(video)
     assert len(frames) >= 10
     preview = workdir / "preview.png"
-    from faceswap_parts.images import read_image
+    from faceswap_parts.io.images import read_image
 
     assert read_image(preview).shape == (192, 384, 3)
     model = load_model(workdir / "model", device="cpu")

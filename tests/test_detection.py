@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from faceswap_parts.detection import FaceDetector, weights
-from faceswap_parts.detection.boxes import batched_nms, integral_images, resample_crops, resample_frames
+from faceswap_parts.faces.detection import FaceDetector, weights
+from faceswap_parts.faces.detection.boxes import batched_nms, integral_images, resample_crops, resample_frames
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.video import VideoReader
+from faceswap_parts.io.video import VideoReader
 
 # Expected outputs of facenet-pytorch 2.6.0's MTCNN(keep_all=True).detect(img, landmarks=True)
 # on the same weights, computed once with the reference code (torchvision.ops.nms stood in by
@@ -292,7 +292,6 @@ def test_missing_weights_give_a_one_line_error_naming_the_install_command(instal
     assert "\n" not in message and message.endswith("pip install --no-deps facenet-pytorch==2.6.0")
 
 
-@pytest.mark.e2e
 def test_every_frame_of_a_real_clip_has_one_steady_face(video_a_3s):
     frames = [frame.copy() for _, _, frame in VideoReader(video_a_3s, max_frames=32)]
     boxes, scores, landmarks = FaceDetector(device="cpu", min_face_size=40).detect(frames)  # as `extract` runs it

@@ -12,7 +12,7 @@ import torch
 from faceswap_parts.cli import main
 from faceswap_parts.config import ModelConfig, TrainConfig
 from faceswap_parts.training import Trainer
-from faceswap_parts.training.checkpoint import load_checkpoint
+from faceswap_parts.models.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch built without distributed")
 

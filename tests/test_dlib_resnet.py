@@ -69,8 +69,8 @@ def test_bad_files_are_refused_in_one_line(model_file, tmp_path):
 def real_chips(shared_data, count: int = 60) -> list[np.ndarray]:
     """150x150 chips as dlib makes them (its detector, 5-point shapes,
     get_face_chip) from frames spread over several real videos and stills."""
-    from faceswap_parts.images import read_image
-    from faceswap_parts.video import read_frames
+    from faceswap_parts.io.images import read_image
+    from faceswap_parts.io.video import read_frames
 
     detector = dlib.get_frontal_face_detector()
     shapes = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
@@ -100,9 +100,9 @@ def test_descriptors_equal_dlibs_on_real_face_chips(shared_data, net, model_file
 
 
 def test_batched_embedder_gives_dlibs_distances(shared_data):
-    from faceswap_parts.detection import FaceDetector
+    from faceswap_parts.faces.detection import FaceDetector
     from faceswap_parts.evaluation.embeddings import DlibEmbedder, get_embedder
-    from faceswap_parts.video import read_frames
+    from faceswap_parts.io.video import read_frames
 
     frames = read_frames(shared_data / "videos" / "person_a_3s.mp4", max_frames=40)[0][::10]
     frames += read_frames(shared_data / "videos" / "person_b_3s.mp4", max_frames=40)[0][::10]
@@ -121,7 +121,7 @@ def test_batched_embedder_gives_dlibs_distances(shared_data):
 
 
 def test_perceptual_features_carry_gradients(net):
-    from faceswap_parts.losses import perceptual_loss
+    from faceswap_parts.training.losses import perceptual_loss
     from faceswap_parts.recognition.dlib_resnet import DlibFaceFeatures
 
     features = DlibFaceFeatures(net)
@@ -137,7 +137,7 @@ def test_perceptual_features_carry_gradients(net):
 
 
 def test_perceptual_net_choice(monkeypatch):
-    from faceswap_parts import perceptual
+    from faceswap_parts.training import perceptual
     from faceswap_parts.recognition import dlib_resnet
 
     def offline(*args, **kwargs):
@@ -163,7 +163,7 @@ def test_perceptual_net_choice(monkeypatch):
 def test_checkpoint_records_the_perceptual_net(real_facesets, tmp_path):
     from faceswap_parts.config import ModelConfig, Phase, TrainConfig
     from faceswap_parts.training import Trainer
-    from faceswap_parts.training.checkpoint import load_checkpoint
+    from faceswap_parts.models.checkpoint import load_checkpoint
 
     def config(**kw):
         return TrainConfig(a_dir=str(real_facesets[0]), b_dir=str(real_facesets[1]), workdir=str(tmp_path / "w"),

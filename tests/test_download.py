@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from faceswap_parts import download
+from faceswap_parts.io import download
 from faceswap_parts.errors import FaceswapError
 
 

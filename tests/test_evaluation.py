@@ -124,7 +124,7 @@ def test_reconstruction_of_a_perfect_model_scores_perfectly(tmp_path, astronaut)
 
     from faceswap_parts.config import ModelConfig
     from faceswap_parts.evaluation.reconstruction import evaluate_reconstruction
-    from faceswap_parts.images import write_image
+    from faceswap_parts.io.images import write_image
 
     class Identity(torch.nn.Module):  # a "model" whose decoders redraw their input exactly
         config = ModelConfig(resolution=64)
@@ -148,7 +148,7 @@ def test_reconstruction_of_a_perfect_model_scores_perfectly(tmp_path, astronaut)
 
 def _numbered_video(path, n, fps):
     """A video whose frame k is uniformly grey at level 8*k (readable back through H.264)."""
-    from faceswap_parts.video import write_video
+    from faceswap_parts.io.video import write_video
 
     write_video(path, [np.full((32, 32, 3), 8 * k, np.uint8) for k in range(n)], fps)
     return path
@@ -177,7 +177,7 @@ def test_pairing_matches_nearest_timestamps_across_frame_rates(tmp_path):
 def test_pairing_a_segment_converted_with_start(tmp_path):
     """A video converted with ``--start 0.5`` pairs with the original from 0.5 s on."""
     from faceswap_parts.evaluation.pairing import paired_frames
-    from faceswap_parts.video import write_video
+    from faceswap_parts.io.video import write_video
 
     original = _numbered_video(tmp_path / "o.mp4", 20, 10)
     segment = write_video(tmp_path / "seg.mp4", [np.full((32, 32, 3), 8 * k, np.uint8) for k in range(5, 15)], 10)
@@ -210,7 +210,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path):
         EvaluationConfig(max_frames=0)
     with pytest.raises(FaceswapError, match="--start"):
         EvaluationConfig(start=-1)
-    from faceswap_parts.images import write_image
+    from faceswap_parts.io.images import write_image
 
     write_image(faces / "face.png", np.zeros((64, 64, 3), np.uint8))
     (tmp_path / "report.txt").write_text("user's file")
@@ -237,13 +237,13 @@ MAX_FRAMES, EVERY = 8, 2  # 8 pairs over the first ~0.5 s keep each run to secon
 
 @pytest.fixture(scope="module")
 def detector():
-    from faceswap_parts.detection import FaceDetector
+    from faceswap_parts.faces.detection import FaceDetector
 
     return FaceDetector(device="cpu")
 
 
 def _frames_and_points(detector, video, n, step=1):
-    from faceswap_parts.video import read_frames
+    from faceswap_parts.io.video import read_frames
 
     frames, info = read_frames(video, max_frames=n)
     frames = frames[::step]
@@ -255,8 +255,8 @@ def _frames_and_points(detector, video, n, step=1):
 @pytest.fixture(scope="module")
 def face_folders(tmp_path_factory, detector, video_a_3s, video_b_3s):
     """FACES_A / FACES_B like `extract` writes them: DIR/aligned_faces/*.png, 256 px, coverage 1.0."""
-    from faceswap_parts.alignment import align_face
-    from faceswap_parts.images import write_image
+    from faceswap_parts.faces.alignment import align_face
+    from faceswap_parts.io.images import write_image
 
     root = tmp_path_factory.mktemp("faces")
     for name, video in (("A", video_a_3s), ("B", video_b_3s)):
@@ -293,7 +293,6 @@ def _evaluate(original, swapped, faces, out=None, **options):
                            device="cpu", progress=False, **options)
 
 
-@pytest.mark.e2e
 def test_cli_original_against_itself_is_no_swap_and_deterministic(tmp_path, video_a_3s, face_folders, capsys):
     from faceswap_parts.cli import main
 
@@ -325,7 +324,7 @@ def _paste_b(a_clip, detector, video_b_3s):
     """A's frames with B's face (one aligned crop) warped onto each detected A face."""
     import cv2
 
-    from faceswap_parts.alignment import align_face, alignment_matrix, warp_back
+    from faceswap_parts.faces.alignment import align_face, alignment_matrix, warp_back
 
     (b_frame,), (b_points,), _ = _frames_and_points(detector, video_b_3s, 1)
     b_crop = align_face(b_frame, b_points, 256)[0]
@@ -342,10 +341,9 @@ def _paste_b(a_clip, detector, video_b_3s):
     return out, fps
 
 
-@pytest.mark.e2e
 def test_pasted_b_face_scores_high_identity_transfer(tmp_path, a_clip, detector, video_a_3s, video_b_3s,
                                                      face_folders):
-    from faceswap_parts.video import write_video
+    from faceswap_parts.io.video import write_video
 
     frames, fps = _paste_b(a_clip, detector, video_b_3s)
     swapped = write_video(tmp_path / "pasted.mp4", frames, fps)
@@ -359,11 +357,10 @@ def test_pasted_b_face_scores_high_identity_transfer(tmp_path, a_clip, detector,
     assert 0.3 < report["seam_score"] < 1.5
 
 
-@pytest.mark.e2e
 def test_triple_layout_output_is_scored_on_its_result_panel(tmp_path, a_clip, detector, video_a_3s, video_b_3s,
                                                             face_folders):
     from faceswap_parts.conversion.layouts import compose
-    from faceswap_parts.video import write_video
+    from faceswap_parts.io.video import write_video
 
     pasted, fps = _paste_b(a_clip, detector, video_b_3s)
     triple = [compose("triple", frame, swap) for frame, swap in zip(a_clip[0], pasted)]
@@ -372,11 +369,10 @@ def test_triple_layout_output_is_scored_on_its_result_panel(tmp_path, a_clip, de
     assert report["inputs"]["swapped"]["layout"] == "triple"
 
 
-@pytest.mark.e2e
 def test_cli_start_scores_a_segment_against_the_whole_original(tmp_path, video_a_3s, face_folders):
     """A segment from 1 s on, as `convert --start 1` writes it, matches the original from 1 s with --start 1."""
     from faceswap_parts.cli import main
-    from faceswap_parts.video import read_frames, write_video
+    from faceswap_parts.io.video import read_frames, write_video
 
     frames, info = read_frames(video_a_3s, start=1.0, max_frames=MAX_FRAMES * EVERY)
     segment = write_video(tmp_path / "segment.mp4", frames, info.fps)
@@ -394,11 +390,10 @@ def test_cli_start_scores_a_segment_against_the_whole_original(tmp_path, video_a
     assert aligned["landmark_error"] < 0.03 < shifted["landmark_error"]
 
 
-@pytest.mark.e2e
 def test_shaky_video_is_less_stable_than_the_original(tmp_path, a_clip, video_a_3s, face_folders, workdir):
     import cv2
 
-    from faceswap_parts.video import write_video
+    from faceswap_parts.io.video import write_video
 
     rng = np.random.default_rng(0)
     frames, _, fps = a_clip
@@ -417,10 +412,9 @@ def test_shaky_video_is_less_stable_than_the_original(tmp_path, a_clip, video_a_
     assert "Reconstruction quality" in (tmp_path / "report" / "report.html").read_text()
 
 
-@pytest.mark.e2e
 def test_video_without_faces_is_a_clear_error(tmp_path, grace_hopper, astronaut):
     from faceswap_parts.evaluation import evaluate_videos
-    from faceswap_parts.images import write_image
+    from faceswap_parts.io.images import write_image
 
     folders = []
     for name, photo in (("a", grace_hopper), ("b", astronaut)):  # plain folders of one face photo each

@@ -6,20 +6,21 @@ import json
 import numpy as np
 import pytest
 
-from faceswap_parts.alignment import template_points
+from faceswap_parts.faces.alignment import template_points
 from faceswap_parts.cli import main
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.extraction import extract_video, make_masks
-from faceswap_parts.faceset import read_faces_json
-from faceswap_parts.images import list_images, read_image, read_mask, write_image
-from faceswap_parts.landmarks import ibug68
+from faceswap_parts.extraction import extract_video
+from faceswap_parts.facesets.masks import make_masks
+from faceswap_parts.facesets.folder import read_faces_json
+from faceswap_parts.io.images import list_images, read_image, read_mask, write_image
+from faceswap_parts.faces.landmarks import ibug68
 
 FOLDERS = ("aligned_faces", "binary_masks_eyes", "raw_faces")
 
 
 @pytest.fixture(scope="module")
 def detector():
-    from faceswap_parts.detection import FaceDetector
+    from faceswap_parts.faces.detection import FaceDetector
 
     return FaceDetector(device="cpu", min_face_size=40)
 
@@ -36,7 +37,6 @@ def _files(folder):
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-@pytest.mark.e2e
 def test_extract_writes_the_face_set(extracted):
     data = read_faces_json(extracted)
     assert data["landmarks"] == "dlib" and data["fps"] == pytest.approx(30, abs=0.1)
@@ -62,7 +62,6 @@ def test_extract_writes_the_face_set(extracted):
         assert mask[y, x] == 0
 
 
-@pytest.mark.e2e
 def test_extract_prints_the_summary(video_a_3s, tmp_path, capsys):
     assert main(["extract", str(video_a_3s), "--out", str(tmp_path / "o"), "--max-frames", "4", "--every", "2",
                  "--landmarks", "mtcnn", "--size", "128", "--quiet"]) == 0
@@ -110,7 +109,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
 
 def test_no_face_video_exits_nonzero_with_empty_folders(shared_data, video_a_3s, tmp_path, capsys):
     """The cartoon title at the end of face_then_no_face.mov, as its own clip."""
-    from faceswap_parts.video import VideoReader, write_video
+    from faceswap_parts.io.video import VideoReader, write_video
 
     reader = VideoReader(shared_data / "videos" / "face_then_no_face.mov", start=4.5, max_frames=4)
     clip = write_video(tmp_path / "title.mp4", (frame for _, _, frame in reader), reader.fps)
@@ -163,7 +162,7 @@ def test_occluded_faces_keep_eye_masks_on_the_eyes(shared_data, tmp_path, detect
 
 
 def test_cut_off_faces_are_skipped(shared_data, tmp_path, capsys):
-    from faceswap_parts.video import write_video
+    from faceswap_parts.io.video import write_video
 
     still = read_image(shared_data / "stills" / "obama_partial_face.jpg")
     still = still[: still.shape[0] // 2 * 2, : still.shape[1] // 2 * 2]
@@ -238,7 +237,7 @@ def test_faces_are_followed_between_detections(video_a_3s, tmp_path, detector):
 
 
 def test_a_face_that_flow_cannot_follow_is_detected(grace_hopper, tmp_path, detector):
-    from faceswap_parts.video import VideoWriter
+    from faceswap_parts.io.video import VideoWriter
 
     face = np.ascontiguousarray(grace_hopper[:512, :512])
     grey = np.full_like(face, 128)

@@ -13,7 +13,7 @@ import torch
 
 from faceswap_parts.cli import main
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.training.checkpoint import load_checkpoint
+from faceswap_parts.models.checkpoint import load_checkpoint
 
 FAST = ["--capacity", "lite", "--no-self-attention", "--batch-size", "2", "--device", "cpu", "--precision", "fp32",
         "--no-perceptual", "--preview-interval", "0", "--workers", "1", "--no-progress"]
@@ -52,7 +52,7 @@ def test_same_face_folder_for_a_and_b_is_refused(real_facesets, tmp_path, capsys
 
 
 def test_fp16_on_a_cpu_is_refused_with_the_reason():
-    from faceswap_parts.training.precision import resolve_precision
+    from faceswap_parts.device import resolve_precision
 
     with pytest.raises(FaceswapError, match="fp16 is not for CPUs: they have no fast fp16 arithmetic"):
         resolve_precision("fp16", torch.device("cpu"))
@@ -137,7 +137,7 @@ def test_a_wrong_perceptual_weights_file_stops_training_at_start(real_facesets, 
 
 
 def test_masks_refuses_two_images_that_would_share_a_mask(tmp_path, grace_hopper, capsys):
-    from faceswap_parts.images import write_image
+    from faceswap_parts.io.images import write_image
 
     folder = tmp_path / "faces"
     folder.mkdir()
@@ -185,6 +185,7 @@ def test_train_on_a_full_disk_says_so_in_one_line(real_facesets, small_disk, cap
 
 
 def test_unreadable_checkpoints_say_what_is_wrong(tmp_path):
+    from faceswap_parts.models import checkpoint as model_ckpt
     from faceswap_parts.training import checkpoint as ckpt
 
     path = tmp_path / "checkpoint.pt"
@@ -192,32 +193,32 @@ def test_unreadable_checkpoints_say_what_is_wrong(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[:len(data) // 2])
     with pytest.raises(FaceswapError, match="cut short or damaged.*start a new workdir \\(there are no backups"):
-        ckpt.load_checkpoint(path)
+        model_ckpt.load_checkpoint(path)
     path.write_text("my notes")
     with pytest.raises(FaceswapError, match="not a torch checkpoint file"):
-        ckpt.load_checkpoint(path)
+        model_ckpt.load_checkpoint(path)
     torch.save({"model_config": {}, "model": Payload()}, path)
     with pytest.raises(FaceswapError, match="pickled Python objects, which are never loaded"):
-        ckpt.load_checkpoint(path)
+        model_ckpt.load_checkpoint(path)
     (tmp_path / "backups").mkdir()
     for it in (5000, 10000):
         (tmp_path / "backups" / f"checkpoint_{it}.pt").write_bytes(data)
     with pytest.raises(FaceswapError, match="newest: .*checkpoint_10000.pt"):
-        ckpt.load_checkpoint(path)
+        model_ckpt.load_checkpoint(path)
 
 
 def test_part_folders_of_killed_conversions_are_removed(tmp_path):
-    from faceswap_parts.conversion.parts import PART_FOLDER_PREFIX, remove_stale_part_folders
+    from faceswap_parts.conversion.segments import SEGMENT_FOLDER_PREFIX, remove_stale_segment_folders
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    dead = tmp_path / f"{PART_FOLDER_PREFIX}{gone.pid}-abc123"
-    live = tmp_path / f"{PART_FOLDER_PREFIX}{os.getpid()}-def456"
+    dead = tmp_path / f"{SEGMENT_FOLDER_PREFIX}{gone.pid}-abc123"
+    live = tmp_path / f"{SEGMENT_FOLDER_PREFIX}{os.getpid()}-def456"
     other = tmp_path / "faceswap-parts-convert-notes"
     for folder in (dead, live, other):
         folder.mkdir()
         (folder / "part0.mp4").write_bytes(b"\0" * 1000)
-    assert remove_stale_part_folders(tmp_path) == [dead]
+    assert remove_stale_segment_folders(tmp_path) == [dead]
     assert not dead.exists() and live.is_dir() and other.is_dir()
 
 
@@ -226,7 +227,7 @@ def test_a_video_cut_short_that_still_decodes_is_reported(video_a_3s, tmp_path, 
     up to the cut decode, so only the count against the container shows it."""
     import json
 
-    from faceswap_parts.video import VideoReader, read_frames, write_video
+    from faceswap_parts.io.video import VideoReader, read_frames, write_video
 
     frames, info = read_frames(video_a_3s, max_frames=60)
     whole = write_video(tmp_path / "whole.mp4", frames, info.fps)
@@ -282,7 +283,7 @@ def _flip_byte_in_tensor_data(path) -> None:
 def test_a_silently_corrupted_checkpoint_is_refused_and_a_good_backup_named(real_facesets, tmp_path):
     from faceswap_parts.config import ModelConfig, TrainConfig
     from faceswap_parts.training import Trainer
-    from faceswap_parts.training import checkpoint as ckpt
+    from faceswap_parts.models import checkpoint as model_ckpt
 
     workdir = tmp_path / "w"
     config = TrainConfig(a_dir=str(real_facesets[0]), b_dir=str(real_facesets[1]), workdir=str(workdir),
@@ -290,8 +291,8 @@ def test_a_silently_corrupted_checkpoint_is_refused_and_a_good_backup_named(real
                          device="cpu", precision="fp32", perceptual=False, preview_interval=0, save_interval=1,
                          backup_interval=1, keep_backups=3, workers=0, progress=False)
     Trainer(config).train(2)
-    state = ckpt.load_checkpoint(workdir / "checkpoint.pt")
-    assert state["digest"] == ckpt.payload_digest(state)
+    state = model_ckpt.load_checkpoint(workdir / "checkpoint.pt")
+    assert state["digest"] == model_ckpt.payload_digest(state)
     # the newest backup is a hard link of the checkpoint it was made from: one flip damages both
     _flip_byte_in_tensor_data(workdir / "checkpoint.pt")
     assert torch.load(workdir / "checkpoint.pt", weights_only=True)["iteration"] == 2  # still loads
@@ -299,7 +300,7 @@ def test_a_silently_corrupted_checkpoint_is_refused_and_a_good_backup_named(real
                                             ".*checkpoint_000001.pt") as err:
         Trainer(config)
     assert "\n" not in str(err.value)
-    assert ckpt.load_checkpoint(workdir / "checkpoint.pt", mmap=True)["iteration"] == 2  # a config peek still works
+    assert model_ckpt.load_checkpoint(workdir / "checkpoint.pt", mmap=True)["iteration"] == 2  # a config peek still works
 
 
 @pytest.fixture
@@ -322,7 +323,7 @@ def test_unwritable_output_folders_are_one_line_errors(video_a_3s, real_facesets
 def test_an_audio_only_file_is_named_as_such(tmp_path):
     import imageio_ffmpeg
 
-    from faceswap_parts.video import probe
+    from faceswap_parts.io.video import probe
 
     audio = tmp_path / "voice.m4a"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "sine=d=1",
@@ -351,11 +352,11 @@ def test_sigkill_during_a_real_save_keeps_the_old_checkpoint_and_the_litter_goes
         "import sys, torch; from faceswap_parts.training.checkpoint import atomic_save\n"
         "atomic_save({'model_config': {}, 'model': {'w': torch.ones(400_000_000)}}, sys.argv[1])"), str(path)])
     deadline = time.monotonic() + 120
-    while not list(workdir.glob(".checkpoint.pt.*.tmp")) and time.monotonic() < deadline and child.poll() is None:
+    while not list(workdir.glob(".checkpoint.pt.*.tmp*")) and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.01)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    litter = list(workdir.glob(".checkpoint.pt.*.tmp"))
+    litter = list(workdir.glob(".checkpoint.pt.*.tmp*"))
     assert child.returncode == -signal.SIGKILL and litter, "the save finished before it could be killed"
     assert path.read_bytes() == before
     resumed = Trainer(config)

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.landmarks import BACKENDS, get_landmarker, ibug68
+from faceswap_parts.faces.landmarks import BACKENDS, get_landmarker, ibug68
 
 HAS_FAN = importlib.util.find_spec("face_alignment") is not None
 
 
 @pytest.fixture(scope="module")
 def detector():
-    from faceswap_parts.detection import FaceDetector
+    from faceswap_parts.faces.detection import FaceDetector
 
     return FaceDetector(device="cpu", min_face_size=60)
 
@@ -59,7 +59,7 @@ def test_dlib_backend_matches_dlib_own_pipeline(detector, grace_hopper, shared_d
     import dlib
     import face_recognition_models
 
-    from faceswap_parts.images import read_image
+    from faceswap_parts.io.images import read_image
 
     predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
     dlib_detector = dlib.get_frontal_face_detector()
@@ -76,7 +76,7 @@ def test_dlib_backend_matches_dlib_own_pipeline(detector, grace_hopper, shared_d
 
 def test_dlib_backend_handles_tilted_heads(detector, grace_hopper):
     """Landmarks of a rotated portrait are the rotated landmarks of the upright one."""
-    from faceswap_parts.alignment import transform_points
+    from faceswap_parts.faces.alignment import transform_points
 
     landmarker = get_landmarker("dlib")
     boxes, points = _largest(detector, grace_hopper)
@@ -91,7 +91,7 @@ def test_dlib_backend_handles_tilted_heads(detector, grace_hopper):
 
 
 def test_predict_aligned_matches_predict(detector, astronaut):
-    from faceswap_parts.alignment import align_face, transform_points
+    from faceswap_parts.faces.alignment import align_face, transform_points
 
     landmarker = get_landmarker("dlib")
     boxes, points = _largest(detector, astronaut)
@@ -108,7 +108,7 @@ def test_no_faces_and_gray_input(grace_hopper):
 
 
 def test_auto_picks_the_best_available_and_says_so(capsys, monkeypatch):
-    import faceswap_parts.landmarks as landmarks
+    import faceswap_parts.faces.landmarks as landmarks
 
     monkeypatch.setattr(landmarks, "_announced", set())
     landmarker = get_landmarker("auto")
@@ -134,7 +134,7 @@ def test_unknown_backend_and_mtcnn_without_points():
 
 
 def test_points5_from_68_of_mean_shape_match_the_template():
-    from faceswap_parts.alignment import TEMPLATE
+    from faceswap_parts.faces.alignment import TEMPLATE
 
     assert np.abs(ibug68.points5_from_68(ibug68.MEAN_SHAPE) - TEMPLATE).max() < 0.03
 

@@ -11,10 +11,10 @@ import pytest
 from conftest import write_faceset
 from faceswap_parts.cli import main
 from faceswap_parts.config import ModelConfig, TrainConfig
-from faceswap_parts.data import load_faceset
-from faceswap_parts.data import lookalike
+from faceswap_parts.facesets import load_faceset
+from faceswap_parts.training.data import lookalike
 from faceswap_parts.evaluation.metrics import head_pose, seam_score
-from faceswap_parts.masks import parts_mask
+from faceswap_parts.faces.masks import parts_mask
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_swapped_part_lands_on_the_part_without_a_hard_edge(pose_sets, indexes):
         assert (mask > 0.5)[hull].mean() > 0.95  # the mask covers the mouth's landmarks
         # The content inside is the donor's mouth, moved onto this one: closer to it than to the original.
         idx = lookalike.PART_POINTS["mouth"]
-        from faceswap_parts.alignment import similarity_matrix
+        from faceswap_parts.faces.alignment import similarity_matrix
 
         moved = cv2.warpAffine(donor, similarity_matrix(donor_lm[idx].astype(float), lm[idx].astype(float)),
                                face.shape[1::-1])
@@ -102,7 +102,7 @@ def test_training_with_the_augmentation(pose_sets, tmp_path):
 
 
 def test_off_means_the_same_batches_as_before(pose_sets):
-    from faceswap_parts.data import BatchSource
+    from faceswap_parts.training.data import BatchSource
 
     config = TrainConfig(model=ModelConfig(resolution=64), batch_size=4)
     plain = BatchSource(pose_sets["A"], config, 0, list(pose_sets.values())).batch(2)
@@ -129,8 +129,8 @@ def test_mouth_masks_weight_their_own_losses(real_facesets, tmp_path):
     term under w_mouth, on both augmentation paths; without w_mouth nothing changes."""
     import shutil
 
-    from faceswap_parts.data import BatchSource
-    from faceswap_parts.data.augment_torch import augment_batch
+    from faceswap_parts.training.data import BatchSource
+    from faceswap_parts.training.data.augment_torch import augment_batch
     from faceswap_parts.training import Trainer
 
     folders = []

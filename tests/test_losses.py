@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from faceswap_parts import losses
+from faceswap_parts.training import losses
 
 
 def t(rows) -> torch.Tensor:

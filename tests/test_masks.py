@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.landmarks import ibug68
-from faceswap_parts.masks import PARTS, parse_parts, parts_mask
+from faceswap_parts.faces.landmarks import ibug68
+from faceswap_parts.faces.masks import PARTS, parse_parts, parts_mask
 
 
 @pytest.fixture(scope="module")
 def faces(grace_hopper, astronaut):
     """(image, landmarks) of two real portraits, landmarks from dlib on MTCNN boxes."""
-    from faceswap_parts.detection import FaceDetector
-    from faceswap_parts.landmarks import get_landmarker
+    from faceswap_parts.faces.detection import FaceDetector
+    from faceswap_parts.faces.landmarks import get_landmarker
 
     detector = FaceDetector(device="cpu", min_face_size=60)
     landmarker = get_landmarker("dlib")

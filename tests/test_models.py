@@ -290,10 +290,9 @@ def test_gflops_per_sample_counts_forward_and_backward(lite64):
     assert all(p.grad is None for p in lite64.parameters())
 
 
-@pytest.mark.e2e
 def test_e2e_real_face_through_fresh_model(lite64, grace_hopper):
     """A real aligned face goes through the full transform path and back."""
-    from faceswap_parts.alignment import align_face
+    from faceswap_parts.faces.alignment import align_face
 
     crop, _ = align_face(grace_hopper, HOPPER_POINTS5, size=64, coverage=lite64.config.coverage)
     result, raw, mask = lite64.transform(crop, "AtoB")
@@ -302,11 +301,10 @@ def test_e2e_real_face_through_fresh_model(lite64, grace_hopper):
     assert np.abs(result.astype(int) - crop.astype(int)).mean() < 64
 
 
-@pytest.mark.e2e
 def test_e2e_generator_learns_a_real_face_under_bf16(grace_hopper):
     """A few optimiser steps on one real aligned face cut the reconstruction loss."""
-    from faceswap_parts.alignment import align_face
-    from faceswap_parts.losses import edge_loss, reconstruction_loss
+    from faceswap_parts.faces.alignment import align_face
+    from faceswap_parts.training.losses import edge_loss, reconstruction_loss
 
     crop, _ = align_face(grace_hopper, HOPPER_POINTS5, size=64, coverage=0.625)
     x = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 127.5 - 1

@@ -46,7 +46,7 @@ def test_notebook_is_valid_output_free_and_portable(name):
     # The install logic lives in the package (tested there); the cell only installs the package itself.
     assert "install_runtime()" in code and not re.search(r"^\s*def ", code, re.M)
     assert not re.search(r"ipywidgets[<>=]|--upgrade|\s-U\s", code)  # never replaces Colab's ipywidgets 7.7
-    assert "colab.setup_workspace(" in code and "colab.environment_report()" in code
+    assert "nb.setup_workspace(" in code and "nb.environment_report()" in code
     assert "#@param" in code
 
 
@@ -181,9 +181,8 @@ def _checkpoint_iteration(path: Path) -> int:
     return int(torch.load(path, map_location="cpu", weights_only=True)["iteration"])
 
 
-@pytest.mark.e2e
 def test_demo_notebook_runs_the_whole_pipeline(notebook_dir):
-    from faceswap_parts.video import probe
+    from faceswap_parts.io.video import probe
 
     nb = execute("faceswap-demo.ipynb", notebook_dir)
     ws = notebook_dir / "workspace" / "faceswap-demo"
@@ -204,7 +203,7 @@ def test_demo_notebook_runs_the_whole_pipeline(notebook_dir):
 
 @pytest.mark.slow
 def test_pipeline_notebooks_in_order_and_training_resumes(notebook_dir):
-    from faceswap_parts.video import probe
+    from faceswap_parts.io.video import probe
 
     ws = notebook_dir / "workspace" / "faceswap-parts"
     execute("video_face_detection_alignment.ipynb", notebook_dir)
@@ -238,7 +237,7 @@ def test_bad_inputs_show_one_line_and_keep_the_training_state(notebook_dir, tmp_
 
     import numpy as np
 
-    from faceswap_parts.video import write_video
+    from faceswap_parts.io.video import write_video
 
     ws = notebook_dir / "workspace" / "faceswap-parts"
     checkpoint = ws / "runs" / "run" / "checkpoint.pt"

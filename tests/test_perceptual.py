@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from faceswap_parts import perceptual
-from faceswap_parts.download import cache_dir, sha256sum
+from faceswap_parts.training import perceptual
+from faceswap_parts.io.download import cache_dir, sha256sum
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.losses import perceptual_loss
-from faceswap_parts.perceptual import (FaceFeatures, InceptionResnetV1, fetch_verified, freeze,
+from faceswap_parts.training.losses import perceptual_loss
+from faceswap_parts.training.perceptual import (FaceFeatures, InceptionResnetV1, fetch_verified, freeze,
                                        load_default_extractor)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from faceswap_parts.errors import FaceswapError, FaceswapWarning
-from faceswap_parts.training import precision
+from faceswap_parts import device as precision
 
 GPUS = {"T4": ((7, 5), True), "V100": ((7, 0), False), "A100": ((8, 0), True), "H100": ((9, 0), True)}
 
@@ -80,7 +80,7 @@ def test_detection_and_embeddings_in_fp16_agree_with_fp32(grace_hopper):
     same-person threshold is 0.6)."""
     import numpy as np
 
-    from faceswap_parts.detection import FaceDetector
+    from faceswap_parts.faces.detection import FaceDetector
     from faceswap_parts.device import HalfPrecision, half_on_cuda
     from faceswap_parts.evaluation.embeddings import DlibTorchEmbedder
 

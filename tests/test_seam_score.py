@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from faceswap_parts.conversion.blending import paste_back
-from faceswap_parts.detection import FaceDetector
+from faceswap_parts.faces.detection import FaceDetector
 from faceswap_parts.evaluation.metrics import changed_region, seam_score
 
 IDENTITY = np.array([[1.0, 0, 0], [0, 1.0, 0]])

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from faceswap_parts.conversion.smoothing import TrackSmoother, box_jitter
+from faceswap_parts.faces.smoothing import TrackSmoother, box_jitter
 from faceswap_parts.errors import FaceswapError
 
 BOX = np.array([100.0, 120.0, 300.0, 320.0])

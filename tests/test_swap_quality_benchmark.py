@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from faceswap_parts.images import read_image
+from faceswap_parts.io.images import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORES = ("identity_transfer_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",

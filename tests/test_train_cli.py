@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from faceswap_parts.cli import main
-from faceswap_parts.images import write_image
-from faceswap_parts.training.checkpoint import load_checkpoint
+from faceswap_parts.io.images import write_image
+from faceswap_parts.models.checkpoint import load_checkpoint
 
 FAST = ["--capacity", "lite", "--no-self-attention", "--batch-size", "2", "--device", "cpu", "--precision", "fp32",
         "--no-perceptual", "--preview-interval", "0", "--workers", "1", "--no-progress"]

@@ -9,9 +9,10 @@ import torch
 
 from faceswap_parts.config import ModelConfig, TrainConfig
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.training import StopTraining, Trainer, load_model
+from faceswap_parts.models import load_model
+from faceswap_parts.training import StopTraining, Trainer
 from faceswap_parts.training import trainer as trainer_module
-from faceswap_parts.training.checkpoint import load_checkpoint
+from faceswap_parts.models.checkpoint import load_checkpoint
 
 SMALL = ModelConfig(resolution=64, capacity="lite", self_attention=False)
 
@@ -109,7 +110,6 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(real_facesets, tmp_pa
     assert Trainer(make_config(real_facesets, tmp_path / "w")).iteration == 1
 
 
-@pytest.mark.e2e
 def test_real_faces_reconstruction_improves_and_outputs_are_written(real_facesets, tmp_path):
     """A few real iterations: reconstruction falls; previews, curve, history,
     backups and config.json appear; the callback gets preview images;
@@ -152,7 +152,7 @@ def test_architecture_comes_from_the_checkpoint(real_facesets, tmp_path):
 def test_perceptual_term_and_its_soft_failure(real_facesets, tmp_path, monkeypatch):
     from torch.nn import functional as F
 
-    from faceswap_parts import perceptual
+    from faceswap_parts.training import perceptual
     from faceswap_parts.config import Phase
     from faceswap_parts.models import FaceswapModel
     from faceswap_parts.training.objective import generator_losses

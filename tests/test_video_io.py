@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from faceswap_parts import video
+from faceswap_parts.io import video
 from faceswap_parts.errors import FaceswapError
 
 
@@ -42,7 +42,7 @@ def test_segment_and_max_frames(video_a_3s):
 
 def test_first_frame_skips_to_the_same_frames_and_indices(video_a_3s):
     whole = list(video.VideoReader(video_a_3s, start=0.5, max_frames=40))
-    tail = list(video.VideoReader(video_a_3s, start=0.5).part(25, 40))
+    tail = list(video.VideoReader(video_a_3s, start=0.5).segment(25, 40))
     assert [i for i, _, _ in tail] == list(range(25, 40))
     for (i, t, frame), (j, u, same) in zip(tail, whole[25:]):
         assert (i, t) == (j, u) and np.array_equal(frame, same)
@@ -52,10 +52,10 @@ def test_part_reads_frames_of_the_same_segment_without_probing_again(video_a_3s,
     reader = video.VideoReader(video_a_3s, start=0.5)
     whole = list(reader)
     monkeypatch.setattr(video, "probe", lambda path: pytest.fail("probed again"))
-    middle = list(reader.part(10, 25, threads=1))  # single-threaded decoding gives the same frames
+    middle = list(reader.segment(10, 25, threads=1))  # single-threaded decoding gives the same frames
     assert [i for i, _, _ in middle] == list(range(10, 25))
     assert all(np.array_equal(frame, whole[i][2]) for i, _, frame in middle)
-    assert [i for i, _, _ in reader.part(len(whole) - 3, None)] == list(range(len(whole) - 3, len(whole)))
+    assert [i for i, _, _ in reader.segment(len(whole) - 3, None)] == list(range(len(whole) - 3, len(whole)))
     assert (reader.first_frame, reader.max_frames, reader.threads) == (0, None, None)  # the original is unchanged
 
 

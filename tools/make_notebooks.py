@@ -27,6 +27,10 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from faceswap_parts.options import (BLENDS, COLOR_MODES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
+                                    DETECTION_THRESHOLDS, DIRECTIONS, LANDMARK_BACKENDS,
+                                    MIN_FACE, OUTPUT_TYPES, PRECISIONS, SMOOTHING_METHODS)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 NOTEBOOKS = {
@@ -104,12 +108,12 @@ def setup_cell(default_workspace: str = "faceswap-parts"):
 #@markdown so training survives a disconnected runtime. Elsewhere it is `workspace/<name>` here.
 WORKSPACE = "{default_workspace}"  #@param {{type:"string"}}
 USE_DRIVE = True  #@param {{type:"boolean"}}
-from faceswap_parts import colab
+from faceswap_parts import notebooks as nb
 
-colab.show_errors_briefly()  # problems with your input show as one red line, not a traceback
-FAST = colab.fast_mode()  # FACESWAP_FAST=1: tiny settings (CI, smoke tests)
-ws = colab.setup_workspace(WORKSPACE, use_drive=USE_DRIVE)
-env = colab.environment_report()
+nb.show_errors_briefly()  # problems with your input show as one red line, not a traceback
+FAST = nb.fast_mode()  # FACESWAP_FAST=1: tiny settings (CI, smoke tests)
+ws = nb.setup_workspace(WORKSPACE, use_drive=USE_DRIVE)
+env = nb.environment_report()
 ''')
 
 
@@ -117,14 +121,14 @@ def inputs_cell(both: bool = True):
     b_lines = '''
 VIDEO_B = ""  #@param {type:"string"}''' if both else ""
     b_get = '''
-video_b = colab.get_video(VIDEO_B, ws.path("inputs"), "person_b", default=sample_b)''' if both else ""
+video_b = nb.get_video(VIDEO_B, ws.path("inputs"), "person_b", default=sample_b)''' if both else ""
     return code(f'''
 #@title Input videos
 #@markdown Leave empty for the sample clips. Otherwise: a path (e.g. `/content/drive/MyDrive/me.mp4`),
 #@markdown `upload` (pick a file in the browser), or a Google Drive share link / file ID.
 VIDEO_A = ""  #@param {{type:"string"}}{b_lines}
-sample_a, sample_b = colab.sample_videos(ws)
-video_a = colab.get_video(VIDEO_A, ws.path("inputs"), "person_a", default=sample_a){b_get}
+sample_a, sample_b = nb.sample_videos(ws)
+video_a = nb.get_video(VIDEO_A, ws.path("inputs"), "person_a", default=sample_a){b_get}
 ''')
 
 
@@ -146,9 +150,23 @@ settings are form fields on the right of each cell.
 
 # --------------------------------------------------------------------------- stage cells
 
+def options(values) -> str:
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+
+#: ``<<NAME>>`` placeholders filled in every cell: the choices and defaults the code itself accepts.
+OPTION_VALUES = {name: options(values) for name, values in (
+    ("LANDMARK_BACKENDS", LANDMARK_BACKENDS), ("DIRECTIONS", list(DIRECTIONS)), ("OUTPUT_TYPES", OUTPUT_TYPES),
+    ("COLOR_MODES", COLOR_MODES), ("SMOOTHING_METHODS", SMOOTHING_METHODS), ("PRECISIONS", PRECISIONS),
+    ("BLENDS", BLENDS))}
+OPTION_VALUES.update(DEFAULT_KALMAN_NOISE=DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE=DEFAULT_MOVING_AVERAGE,
+                     DETECT_EVERY=DETECT_EVERY, MIN_FACE=MIN_FACE, DETECT_THRESHOLD=DETECTION_THRESHOLDS[2])
+
+
 def fill(template: str, **values) -> str:
-    """``template`` with each ``<<NAME>>`` replaced (no brace escaping in cell code)."""
-    for key, value in values.items():
+    """``template`` with each ``<<NAME>>`` replaced (no brace escaping in cell code); the
+    package's option lists and defaults (:data:`OPTION_VALUES`) fill their names everywhere."""
+    for key, value in {**OPTION_VALUES, **values}.items():
         template = template.replace(f"<<{key}>>", str(value))
     return template
 
@@ -158,9 +176,9 @@ EXTRACT = """
 #@markdown `MAX_FRAMES` = 0 reads the whole video; `EVERY` = N keeps every N-th frame; `DETECT_EVERY` = K runs the detector on every K-th kept frame and follows the faces by optical flow in between (1 = detect on every frame).
 MAX_FRAMES = 0  #@param {type:"integer"}
 EVERY = 1  #@param {type:"integer"}
-DETECT_EVERY = 2  #@param {type:"integer"}
-LANDMARKS = "auto"  #@param ["auto", "fan", "dlib", "mtcnn"]
-MIN_FACE = 40  #@param {type:"integer"}
+DETECT_EVERY = <<DETECT_EVERY>>  #@param {type:"integer"}
+LANDMARKS = "auto"  #@param <<LANDMARK_BACKENDS>>
+MIN_FACE = <<MIN_FACE>>  #@param {type:"integer"}
 #@markdown Keep a face set already in the workspace instead of extracting again.
 SKIP_EXISTING = <<SKIP>>  #@param {type:"boolean"}
 from faceswap_parts.extraction import extract_video
@@ -168,7 +186,7 @@ from faceswap_parts.extraction import extract_video
 faces = {}
 for label, video in (("person_a", video_a), ("person_b", video_b)):
     faces[label] = ws.path("faces", label)
-    if SKIP_EXISTING and colab.has_faces(faces[label]):
+    if SKIP_EXISTING and nb.has_faces(faces[label]):
         print(f"{label}: using the faces already in {faces[label]}")
         continue
     summary = extract_video(video, faces[label], every=EVERY, detect_every=DETECT_EVERY, landmarks=LANDMARKS,
@@ -180,10 +198,10 @@ MASKS = """
 #@title Part masks from 68-point landmarks
 #@markdown Comma-separated masks among eyes, eyebrows, nose, mouth, face (`+` joins parts into one mask, e.g. `nose+mouth`).
 MASK_PARTS = "<<PARTS>>"  #@param {type:"string"}
-LANDMARKS = "auto"  #@param ["auto", "fan", "dlib", "mtcnn"]
+LANDMARKS = "auto"  #@param <<LANDMARK_BACKENDS>>
 #@markdown For plain folders of images: take every image as an aligned face crop instead of detecting faces.
 ASSUME_ALIGNED = False  #@param {type:"boolean"}
-from faceswap_parts.extraction import make_masks
+from faceswap_parts.facesets.masks import make_masks
 
 for label, folder in faces.items():
     masks_summary = make_masks(folder, parts=MASK_PARTS, landmarks=LANDMARKS, assume_aligned=ASSUME_ALIGNED)
@@ -198,7 +216,7 @@ from PIL import Image
 for label, folder in faces.items():
     for part in masks_summary.parts:
         print(label, part)
-        display(Image.fromarray(colab.face_grid(folder, n=8, mask_part=part)))
+        display(Image.fromarray(nb.face_grid(folder, n=8, mask_part=part)))
 """
 
 SHOW_FACES = """
@@ -208,7 +226,7 @@ from PIL import Image
 
 for label, folder in faces.items():
     print(label, folder)
-    display(Image.fromarray(colab.face_grid(folder, n=8, mask_part="<<PART>>")))
+    display(Image.fromarray(nb.face_grid(folder, n=8, mask_part="<<PART>>")))
 """
 
 FACES_INPUT = """
@@ -217,7 +235,7 @@ FACES_INPUT = """
 #@markdown Leave empty to use (or make, from the sample clips) `faces/person_a` and `faces/person_b` in the workspace.
 FACES_A = ""  #@param {type:"string"}
 FACES_B = ""  #@param {type:"string"}
-faces = colab.face_sets(ws, FACES_A, FACES_B, max_frames=12 if FAST else None)
+faces = nb.face_sets(ws, FACES_A, FACES_B, max_frames=12 if FAST else None)
 """
 
 TRAIN_SETTINGS = """
@@ -244,9 +262,9 @@ AUTO_START = True  #@param {type:"boolean"}
 from faceswap_parts.training import TrainConfig, Trainer
 
 # Faces are read from local disk (Drive is slow with many small files); the checkpoint lives on Drive.
-local_faces = [colab.copy_to_local(folder, ws.local_path("faces_local", label)) for label, folder in faces.items()]
+local_faces = [nb.copy_to_local(folder, ws.local_path("faces_local", label)) for label, folder in faces.items()]
 run_dir = ws.path("runs", RUN_NAME)
-sync = colab.CheckpointSync(ws.local_path("runs_local", RUN_NAME), run_dir)
+sync = nb.CheckpointSync(ws.local_path("runs_local", RUN_NAME), run_dir)
 if sync.restore():
     print("resuming the checkpoint in", run_dir)
 trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1]), workdir=str(sync.local),
@@ -255,16 +273,16 @@ trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1
                               perceptual_net=PERCEPTUAL_NET, parts_augment=PARTS_AUGMENT, parts_prob=PARTS_PROB,
                               parts_knn=PARTS_KNN,
                               progress=False),
-                  requested_model=colab.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})
+                  requested_model=nb.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})
 print(f"model: {trainer.config.model}; starting at iteration {trainer.iteration}")
 """
 
 TRAIN = """
 #@title Train (Stop saves a checkpoint; so does interrupting the cell)
 #@markdown The sliders start at the settings above; with `AUTO_START` unticked the cell waits for Start.
-from faceswap_parts.notebook_ui import TrainingPanel, train_with_panel
+from faceswap_parts.notebooks.panel import TrainingPanel, train_with_panel
 
-panel = TrainingPanel(iterations=trainer.iteration + colab.fast_iterations() if FAST else ITERATIONS,
+panel = TrainingPanel(iterations=trainer.iteration + nb.fast_iterations() if FAST else ITERATIONS,
                       display_interval=2 if FAST else PREVIEW_INTERVAL).display()
 panel.wait_for_start(auto_start=AUTO_START)
 result = train_with_panel(trainer, panel, sync=sync, max_minutes=MAX_MINUTES)
@@ -274,7 +292,7 @@ TRAIN_RESULTS = """
 #@title Latest preview and loss curves
 for name in ("preview_latest.png", "loss_curve.png"):
     if (run_dir / name).is_file():
-        colab.show_image(run_dir / name)
+        nb.show_image(run_dir / name)
 """
 
 CONVERTER_SETTINGS = """
@@ -283,12 +301,12 @@ DIRECTION = "AtoB"  #@param <<DIRECTIONS>>
 OUTPUT_TYPE = "result"  #@param <<OUTPUT_TYPES>>
 COLOR_CORRECTION = "adain"  #@param <<COLOR_MODES>>
 SMOOTHING = "kalman"  #@param <<SMOOTHING_METHODS>>
-KALMAN_NOISE = <<KALMAN>>  #@param {type:"number"}
-MOVING_AVERAGE = <<MOVING>>  #@param {type:"number"}
+KALMAN_NOISE = <<DEFAULT_KALMAN_NOISE>>  #@param {type:"number"}
+MOVING_AVERAGE = <<DEFAULT_MOVING_AVERAGE>>  #@param {type:"number"}
 #@markdown `PARTS`: swap only these regions, comma-separated among eyes, eyebrows, nose, mouth, face (empty: the whole face).
 PARTS = ""  #@param {type:"string"}
-LANDMARKS = "auto"  #@param ["auto", "fan", "dlib", "mtcnn"]
-DETECT_EVERY = 2  #@param {type:"integer"}
+LANDMARKS = "auto"  #@param <<LANDMARK_BACKENDS>>
+DETECT_EVERY = <<DETECT_EVERY>>  #@param {type:"integer"}
 AUTO_DOWNSCALE = True  #@param {type:"boolean"}
 ROI_COVERAGE = 0.9  #@param {type:"slider", min:0.2, max:1.0, step:0.05}
 FEATHER = 0.15  #@param {type:"slider", min:0.0, max:0.5, step:0.01}
@@ -296,8 +314,8 @@ FEATHER = 0.15  #@param {type:"slider", min:0.0, max:0.5, step:0.01}
 BLEND = "feather"  #@param <<BLENDS>>
 ENHANCE = 0.0  #@param {type:"slider", min:0.0, max:1.0, step:0.05}
 #@markdown `DETECT_THRESHOLD`: how sure the detector must be that it sees a face (lower finds more faces, and more false ones).
-DETECT_THRESHOLD = 0.7  #@param {type:"slider", min:0.3, max:0.99, step:0.01}
-MIN_FACE = 40  #@param {type:"integer"}
+DETECT_THRESHOLD = <<DETECT_THRESHOLD>>  #@param {type:"slider", min:0.3, max:0.99, step:0.01}
+MIN_FACE = <<MIN_FACE>>  #@param {type:"integer"}
 ALL_FACES = False  #@param {type:"boolean"}
 CONVERT_BATCH = 16  #@param {type:"integer"}
 PRECISION = "auto"  #@param <<PRECISIONS>>
@@ -329,8 +347,8 @@ print(f"{output}: {conversion.frames} frames, {conversion.frames_with_faces} wit
 
 SHOW_RESULT = """
 #@title Result (a downscaled preview for big files) and download
-colab.show_video(output)
-colab.offer_download(output)
+nb.show_video(output)
+nb.offer_download(output)
 """
 
 MODEL_INPUT = """
@@ -340,18 +358,14 @@ RUN_NAME = "run"  #@param {type:"string"}
 MODEL_DIR = ""  #@param {type:"string"}
 #@markdown `VIDEO`: empty for the sample clip of person A; a path, `upload`, or a Google Drive share link / file ID.
 VIDEO = ""  #@param {type:"string"}
-from faceswap_parts.training import load_model
+from faceswap_parts.models import load_model
 
 model_dir = MODEL_DIR or ws.root / "runs" / RUN_NAME
 model = load_model(model_dir)
 print(f"model from {model_dir}: {model.config}")
-sample_a, _ = colab.sample_videos(ws)
-video = colab.get_video(VIDEO, ws.path("inputs"), "input", default=sample_a)
+sample_a, _ = nb.sample_videos(ws)
+video = nb.get_video(VIDEO, ws.path("inputs"), "input", default=sample_a)
 """
-
-
-def options(values) -> str:
-    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
 
 
 def train_cells(iterations: int, resolution: int, capacity: str, preview: int, save: int, perceptual: bool,
@@ -362,15 +376,7 @@ def train_cells(iterations: int, resolution: int, capacity: str, preview: int, s
 
 
 def conversion_cells(video_expr: str, model_expr: str):
-    from faceswap_parts.conversion.blending import BLENDS
-    from faceswap_parts.conversion.color import COLOR_MODES
-    from faceswap_parts.conversion.converter import DIRECTIONS, PRECISIONS
-    from faceswap_parts.conversion.layouts import OUTPUT_TYPES
-    from faceswap_parts.conversion.smoothing import DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, SMOOTHING_METHODS
-
-    settings = fill(CONVERTER_SETTINGS, DIRECTIONS=options(DIRECTIONS), OUTPUT_TYPES=options(OUTPUT_TYPES),
-                    COLOR_MODES=options(COLOR_MODES), SMOOTHING_METHODS=options(SMOOTHING_METHODS),
-                    PRECISIONS=options(PRECISIONS), BLENDS=options(BLENDS), KALMAN=DEFAULT_KALMAN_NOISE, MOVING=DEFAULT_MOVING_AVERAGE)
+    settings = fill(CONVERTER_SETTINGS)
     return [code(settings), code(fill(CONVERT, MODEL=model_expr, VIDEO=video_expr)), code(SHOW_RESULT)]
 
 

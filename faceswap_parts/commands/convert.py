@@ -3,37 +3,42 @@ from __future__ import annotations
 
 import argparse
 
+from faceswap_parts.options import (COLOR_MODES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
+                                    DETECTION_THRESHOLDS, DIRECTIONS, LANDMARK_BACKENDS, MIN_FACE, OUTPUT_TYPES,
+                                    PRECISIONS, RESOLUTIONS, SMOOTHING_METHODS)
+
 HELP = "swap faces (or only eyes / nose / mouth...) in a video with a trained model"
 
 
 def add_arguments(parser) -> None:
-    # choices are spelled out here (not imported) so that --help needs no heavy imports
+    # faceswap_parts.options imports nothing heavy, so --help stays quick
     parser.add_argument("video", help="input video, or a still image (jpg, png...: the output is then an image)")
     parser.add_argument("--model", required=True, metavar="WORKDIR", help="training workdir holding checkpoint.pt")
     parser.add_argument("--out", required=True, metavar="OUT.mp4",
                         help="output video (H.264 MP4), or an image file for a still image input")
-    parser.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"),
+    parser.add_argument("--direction", default="AtoB", choices=tuple(DIRECTIONS),
                         help="AtoB puts identity B's face on a video of A (default: AtoB)")
-    parser.add_argument("--output-type", default="result", choices=("result", "side-by-side", "triple"),
+    parser.add_argument("--output-type", default="result", choices=OUTPUT_TYPES,
                         help="result; input|result; input|result|mask (default: result)")
-    parser.add_argument("--color-correction", default="adain", choices=("hist_match", "adain", "adain_xyz", "none"),
+    parser.add_argument("--color-correction", default="adain", choices=COLOR_MODES,
                         help="match the generated face's colours to the frame (default: adain)")
-    parser.add_argument("--smoothing", default="kalman", choices=("kalman", "moving-average", "none"),
+    parser.add_argument("--smoothing", default="kalman", choices=SMOOTHING_METHODS,
                         help="temporal smoothing of the face box and landmarks (default: kalman)")
     parser.add_argument("--kalman-noise", type=float, default=None, metavar="Q",
-                        help="Kalman process-noise coefficient; smaller = smoother but laggier (default: 0.25)")
+                        help="Kalman process-noise coefficient; smaller = smoother but laggier "
+                             f"(default: {DEFAULT_KALMAN_NOISE})")
     parser.add_argument("--moving-average", type=float, default=None, metavar="C",
-                        help="moving-average weight of the past, in [0, 1) (default: 0.65)")
+                        help=f"moving-average weight of the past, in [0, 1) (default: {DEFAULT_MOVING_AVERAGE})")
     parser.add_argument("--parts", default=None, metavar="PARTS",
                         help="swap only these regions, comma separated: face, eyes, eyebrows, nose, mouth "
                              "(default: the model's whole face mask)")
-    parser.add_argument("--landmarks", default="auto", choices=("auto", "fan", "dlib", "mtcnn"),
+    parser.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
                         help="68-point landmark backend for --parts (default: auto)")
     parser.add_argument("--start", type=float, default=None, metavar="SEC", help="first second to convert")
     parser.add_argument("--end", type=float, default=None, metavar="SEC", help="second to stop at")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="convert at most N frames")
     parser.add_argument("--detect-every", type=int, default=None, metavar="K",
-                        help="run the face detector every K frames, track with optical flow between (default: 2)")
+                        help=f"run the face detector every K frames, track with optical flow between (default: {DETECT_EVERY})")
     parser.add_argument("--no-audio", action="store_true", help="do not copy the source's audio track")
     parser.add_argument("--encoder-preset", default=None, metavar="PRESET",
                         help="x264 speed preset, ultrafast ... veryslow: slower = smaller file (default: superfast)")
@@ -41,17 +46,17 @@ def add_arguments(parser) -> None:
                         help="detect faces on frames shrunk to 320 px (default: on)")
     parser.add_argument("--roi-coverage", type=float, default=None, metavar="F",
                         help="fraction of the model's face crop that is pasted, 0.2-1.0 (default: 0.9)")
-    parser.add_argument("--min-face", type=int, default=None, metavar="PX", help="smallest face to swap (default: 40)")
+    parser.add_argument("--min-face", type=int, default=None, metavar="PX", help=f"smallest face to swap (default: {MIN_FACE})")
     parser.add_argument("--all-faces", action="store_true", help="swap every face, not only the largest")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="frames per batch (default: 16)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="convert the video as N parts at once, sharing the CPU threads (default: 0 = 2 on a "
                              "CPU for videos of 300+ frames, else 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="generator arithmetic; auto = bf16 where the CPU/GPU computes it in hardware, fp16 on "
                              "older GPUs (Colab's T4), else fp32; fp16 is for GPUs (default: auto)")
-    parser.add_argument("--resolution", type=int, default=None, choices=(64, 128, 256),
+    parser.add_argument("--resolution", type=int, default=None, choices=RESOLUTIONS,
                         help="fail unless the checkpoint has this resolution")
     parser.add_argument("--blend", default=None, metavar="feather|seamless",
                         help="feather (default): linear blend; seamless: Poisson blending first (v2's "
@@ -59,8 +64,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--enhance", type=float, default=None, metavar="E",
                         help="local contrast added to the generated face, 0 (default, off) to 1")
     parser.add_argument("--detect-threshold", type=float, default=None, metavar="T",
-                        help="face probability O-Net needs (v2.2's detec_threshold, default 0.7): lower finds "
-                             "more faces, and more false ones")
+                        help="face probability O-Net needs (v2.2's detec_threshold, "
+                             f"default {DETECTION_THRESHOLDS[2]}): lower finds more faces, and more false ones")
     parser.add_argument("--feather", type=float, default=None, metavar="F",
                         help="width of the pasted face's soft edge, fraction of the crop (default 0.15)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -81,18 +86,18 @@ def run(args) -> int:
         auto_downscale=args.auto_downscale, all_faces=args.all_faces, device=args.device,
         precision=args.precision, start=args.start, end=args.end, max_frames=args.max_frames,
         audio=not args.no_audio, progress_bar=not args.quiet, **given)
-    from faceswap_parts.images import is_image_file
+    from faceswap_parts.io.images import is_image_file
 
     still = is_image_file(args.video)
     # fail on the cheap checks (input, output folder) before loading any network
     if still:
         image = _read_still(args.video, args.out)
     else:
-        from faceswap_parts.video import VideoReader
+        from faceswap_parts.io.video import VideoReader
 
         VideoReader(args.video, start=args.start, end=args.end, max_frames=args.max_frames)
         check_output_path(args.video, args.out)
-    from faceswap_parts.training import load_model
+    from faceswap_parts.models import load_model
 
     model = load_model(args.model, device=args.device)
     if args.resolution is not None and model.config.resolution != args.resolution:
@@ -119,7 +124,7 @@ def _read_still(path, out):
     file that can be written and is not the input."""
     from faceswap_parts.conversion.converter import check_output_path
     from faceswap_parts.errors import FaceswapError
-    from faceswap_parts.images import is_image_file, read_image
+    from faceswap_parts.io.images import is_image_file, read_image
 
     if not is_image_file(out):
         raise FaceswapError(f"{path} is a still image, so --out must be an image file (.png, .jpg...), got {out}")
@@ -128,7 +133,7 @@ def _read_still(path, out):
 
 
 def _convert_still(converter, image, out) -> int:
-    from faceswap_parts.images import write_image
+    from faceswap_parts.io.images import write_image
 
     result = converter.convert_image(image)
     write_image(out, result)

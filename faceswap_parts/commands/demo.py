@@ -15,8 +15,7 @@ def add_arguments(parser):
 def run(args) -> int:
     import json
 
-    from faceswap_parts.colab import fast_mode
-    from faceswap_parts.demo import run_demo
+    from faceswap_parts.demo import fast_mode, run_demo
 
     result = run_demo(args.workdir, fast=args.fast or fast_mode(), device=args.device)
     print(json.dumps({"video": str(result.video), "preview": str(result.preview), "scores": result.scores,

@@ -1,4 +1,5 @@
 """`faceswap-parts evaluate`: score a swapped video against its original."""
+from faceswap_parts.options import LANDMARK_BACKENDS
 
 HELP = "score a face swap: identity transfer, expression kept, stability, flicker, face coverage"
 
@@ -19,7 +20,7 @@ def add_arguments(parser):
                         help="use at most N images of each face folder (default 100)")
     parser.add_argument("--model", default=None, metavar="WORKDIR",
                         help="also score the model's A->A and B->B reconstructions (SSIM/PSNR) on the face folders")
-    parser.add_argument("--landmarks", default="auto", choices=("auto", "fan", "dlib", "mtcnn"),
+    parser.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
                         help="68-point landmark backend (default auto)")
     parser.add_argument("--embedder", default="dlib-torch", choices=("dlib-torch", "dlib"),
                         help="identity embedder: dlib's face-recognition ResNet rebuilt in torch and batched "

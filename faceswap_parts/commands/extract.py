@@ -1,4 +1,5 @@
 """`faceswap-parts extract VIDEO --out DIR`: a video's faces as a training face set."""
+from faceswap_parts.options import DETECT_EVERY, LANDMARK_BACKENDS, MIN_FACE
 
 HELP = "extract aligned faces, eye masks and landmarks from a video into a face-set folder"
 
@@ -8,13 +9,13 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder (new or empty; see --overwrite)")
     parser.add_argument("--every", type=int, default=1, metavar="N", help="process every N-th frame (default 1)")
-    parser.add_argument("--landmarks", default="auto", choices=("auto", "fan", "dlib", "mtcnn"),
+    parser.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
                         help="68-point landmark backend for the eye masks (default auto: fan > dlib > mtcnn)")
-    parser.add_argument("--min-face", type=int, default=40, metavar="PX",
-                        help="skip faces whose box is smaller than this (default 40)")
-    parser.add_argument("--detect-every", type=int, default=None, metavar="K",
+    parser.add_argument("--min-face", type=int, default=MIN_FACE, metavar="PX",
+                        help=f"skip faces whose box is smaller than this (default {MIN_FACE})")
+    parser.add_argument("--detect-every", type=int, default=DETECT_EVERY, metavar="K",
                         help="run the detector on every K-th processed frame, follow the faces with optical "
-                             "flow in between (default 2; 1 = detect on every frame)")
+                             f"flow in between (default {DETECT_EVERY}; 1 = detect on every frame)")
     parser.add_argument("--start", type=float, default=None, metavar="S", help="start at S seconds (default 0)")
     parser.add_argument("--end", type=float, default=None, metavar="S", help="stop at S seconds (default: the end)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N video frames")
@@ -32,13 +33,12 @@ def add_arguments(parser):
 
 
 def run(args):
-    from faceswap_parts.extraction import DETECT_EVERY, extract_video
+    from faceswap_parts.extraction import ExtractConfig, extract_video
 
-    detect_every = DETECT_EVERY if args.detect_every is None else args.detect_every
-    summary = extract_video(args.video, args.out, every=args.every, landmarks=args.landmarks, min_face=args.min_face,
-                            detect_every=detect_every, start=args.start, end=args.end,
-                            max_frames=args.max_frames, all_faces=args.all_faces, min_sharpness=args.min_sharpness,
-                            size=args.size, overwrite=args.overwrite, device=args.device,
-                            batch_size=args.batch_size, progress=not args.quiet)
-    print(summary)
+    config = ExtractConfig(every=args.every, landmarks=args.landmarks, min_face=args.min_face,
+                           detect_every=args.detect_every, start=args.start, end=args.end,
+                           max_frames=args.max_frames, all_faces=args.all_faces, min_sharpness=args.min_sharpness,
+                           size=args.size, overwrite=args.overwrite, device=args.device,
+                           batch_size=args.batch_size, progress=not args.quiet)
+    print(extract_video(args.video, args.out, config))
     return 0

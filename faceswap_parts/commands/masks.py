@@ -1,4 +1,5 @@
 """`faceswap-parts masks DIR`: (re)compute face-part masks for a face set or a folder of face images."""
+from faceswap_parts.options import LANDMARK_BACKENDS
 
 HELP = "compute eye / nose / mouth / eyebrow / face masks for an extracted face set or a folder of faces"
 
@@ -8,7 +9,7 @@ def add_arguments(parser):
     parser.add_argument("--parts", default="eyes", metavar="LIST",
                         help="comma-separated masks to write, each a part or parts joined with '+' "
                              "(eyes, eyebrows, nose, mouth, face, all); default eyes")
-    parser.add_argument("--landmarks", default="auto", choices=("auto", "fan", "dlib", "mtcnn"),
+    parser.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
                         help="68-point landmark backend (default auto: fan > dlib > mtcnn)")
     parser.add_argument("--assume-aligned", action="store_true",
                         help="plain folders: take every image as an aligned face crop instead of detecting faces")
@@ -19,7 +20,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from faceswap_parts.extraction import make_masks
+    from faceswap_parts.facesets.masks import make_masks
 
     summary = make_masks(args.folder, parts=args.parts, landmarks=args.landmarks, device=args.device,
                          assume_aligned=args.assume_aligned, overwrite=args.overwrite, progress=not args.quiet)

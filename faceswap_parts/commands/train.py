@@ -91,7 +91,7 @@ def run(args) -> int:
     from faceswap_parts.config import ModelConfig, TrainConfig
     from faceswap_parts.errors import FaceswapError
     from faceswap_parts.training import Trainer
-    from faceswap_parts.training.checkpoint import checkpoint_path, load_checkpoint
+    from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
 
     if args.iterations < 1:
         raise FaceswapError(f"--iterations must be >= 1, got {args.iterations}")

@@ -11,8 +11,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from faceswap_parts.alignment import invert, transform_points, warp_back
-from faceswap_parts.images import seamless_clone
+from faceswap_parts.faces.alignment import invert, transform_points, warp_back
+from faceswap_parts.io.images import seamless_clone
 
 
 @lru_cache(maxsize=16)
@@ -50,7 +50,6 @@ def _roi(matrix: np.ndarray, crop_size: int, frame_size: tuple[int, int]) -> tup
 #: (feathered) weights; ``seamless`` first solves a Poisson equation over the
 #: weighted region (``cv2.seamlessClone``, v2's ``use_poisson_blending``), so
 #: the face takes the frame's colours and light at its edge, then blends.
-BLENDS = ("feather", "seamless")
 
 
 def enhance_contrast(face: np.ndarray, amount: float) -> np.ndarray:

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.options import COLOR_MODES
 
-COLOR_MODES = ("hist_match", "adain", "adain_xyz", "none")
 _MIN_PIXELS = 16  # fewer masked pixels than this give meaningless statistics
 
 

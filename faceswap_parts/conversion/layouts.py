@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.options import OUTPUT_TYPES
 
-OUTPUT_TYPES = ("result", "side-by-side", "triple")
 _PANELS = {"result": 1, "side-by-side": 2, "triple": 3}
 
 

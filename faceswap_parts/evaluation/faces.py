@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.faceset import ALIGNED_DIR
-from faceswap_parts.images import list_images, read_image
+from faceswap_parts.facesets.folder import face_folder
+from faceswap_parts.io.images import read_image
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Face:
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Intersection over union of one box ``(4,)`` with each of ``boxes`` ``(N, 4)``."""
-    from faceswap_parts.detection.boxes import overlap_matrix
+    from faceswap_parts.faces.detection.boxes import overlap_matrix
 
     stacked = np.vstack([np.asarray(box, np.float64).reshape(1, 4), np.asarray(boxes, np.float64).reshape(-1, 4)])
     return np.nan_to_num(overlap_matrix(stacked)[0, 1:])
@@ -35,8 +35,8 @@ class FaceAnalyzer:
     """Detector + 68-point landmarker + identity embedder, bundled.
 
     Args:
-        detector: a :class:`~faceswap_parts.detection.FaceDetector`.
-        landmarker: from :func:`~faceswap_parts.landmarks.get_landmarker`.
+        detector: a :class:`~faceswap_parts.faces.detection.FaceDetector`.
+        landmarker: from :func:`~faceswap_parts.faces.landmarks.get_landmarker`.
         embedder: a :class:`~faceswap_parts.evaluation.embeddings.FaceEmbedder`.
     """
 
@@ -101,17 +101,14 @@ class IdentityFaces:
 
 
 def face_folder_images(folder: str | os.PathLike, label: str) -> tuple[Path, list[Path]]:
-    """The image files of a face folder: ``DIR/aligned_faces/`` if present
-    (an ``extract`` output), else ``DIR`` itself."""
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise FaceswapError(f"face folder {label} not found: {folder} (give an extract output or a folder of face images)")
-    if (folder / ALIGNED_DIR).is_dir():
-        folder = folder / ALIGNED_DIR
-    files = list_images(folder)
+    """The image folder of a face folder (:func:`~faceswap_parts.facesets.folder.face_folder`)
+    and its image files; a folder without images is refused."""
+    resolved = face_folder(folder, label)
+    files = resolved.images()
     if not files:
-        raise FaceswapError(f"face folder {label} ({folder}) holds no images; run 'faceswap-parts extract' or add face images")
-    return folder, files
+        raise FaceswapError(f"face folder {label} ({resolved.images_dir}) holds no images; "
+                            "run 'faceswap-parts extract' or add face images")
+    return resolved.images_dir, files
 
 
 def embed_face_folder(analyzer: FaceAnalyzer, folder: str | os.PathLike, label: str, max_faces: int = 100,

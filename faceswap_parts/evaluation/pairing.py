@@ -8,7 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.video import VideoReader
+from faceswap_parts.io.video import VideoReader
 
 
 @dataclass

@@ -16,7 +16,7 @@ from faceswap_parts.evaluation import metrics
 from faceswap_parts.evaluation.embeddings import DEFAULT_EMBEDDER, FaceEmbedder, get_embedder
 from faceswap_parts.evaluation.faces import FaceAnalyzer, embed_face_folder, face_folder_images, pick_face
 from faceswap_parts.evaluation.pairing import paired_frames
-from faceswap_parts.video import probe
+from faceswap_parts.io.video import probe
 
 THUMB = 128  # side of each face in the worst-frames strip
 
@@ -32,7 +32,7 @@ class EvaluationConfig:
             (the ``--start`` its segment was converted with).
         max_faces: embed at most this many images of each face folder.
         device: detector / landmarker device ("auto", "cpu", "cuda").
-        landmarks: landmark backend for :func:`faceswap_parts.landmarks.get_landmarker`.
+        landmarks: landmark backend for :func:`faceswap_parts.faces.landmarks.get_landmarker`.
         embedder: embedder name (``"dlib-torch"``, the default, or ``"dlib"``:
             the same descriptors) or a :class:`FaceEmbedder` instance.
         worst_frames: how many frames the report's worst-frames strip shows.
@@ -125,8 +125,8 @@ def _load_tools(config: EvaluationConfig) -> FaceAnalyzer:
 def _detector_and_landmarker(device: str, landmarks: str):
     """Loaded once per process and setting: a notebook scoring several swaps pays for the models once."""
     try:
-        from faceswap_parts.detection import FaceDetector
-        from faceswap_parts.landmarks import get_landmarker
+        from faceswap_parts.faces.detection import FaceDetector
+        from faceswap_parts.faces.landmarks import get_landmarker
     except ImportError as err:
         raise FaceswapError(f"evaluation needs the face detector and landmarker, which failed to load: {err}") from None
     return FaceDetector(device=device), get_landmarker(landmarks, device=device)
@@ -158,7 +158,7 @@ def evaluate_videos(original: str | os.PathLike, swapped: str | os.PathLike, fac
         Path(out).mkdir(parents=True, exist_ok=True)
     model = None
     if config.model:  # load first: a wrong workdir should fail before minutes of scoring
-        from faceswap_parts.training import load_model
+        from faceswap_parts.models import load_model
 
         model = load_model(config.model, device=config.device)
     analyzer = _load_tools(config)

@@ -30,11 +30,12 @@ def evaluate_reconstruction(model, faces_a: str | os.PathLike, faces_b: str | os
     Scores compare the model-resolution input crop with the decoder's raw
     colour output (``raw``) and with the masked result (``result``, what
     conversion pastes). ``model`` is a :class:`~faceswap_parts.models.FaceswapModel`
-    (from :func:`faceswap_parts.training.load_model`).
+    (from :func:`faceswap_parts.models.load_model`).
     """
     import torch
 
-    from faceswap_parts.data import center_crop, load_faceset
+    from faceswap_parts.faces.alignment import center_crop
+    from faceswap_parts.facesets import load_faceset
 
     cfg = model.config
     device = next(model.parameters()).device

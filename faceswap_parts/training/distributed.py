@@ -2,7 +2,7 @@
 DistributedDataParallel.
 
 Each process holds the whole model and trains on its share of every global
-batch (:class:`~faceswap_parts.data.BatchSource` ``shard``: the same faces and
+batch (:class:`~faceswap_parts.training.data.BatchSource` ``shard``: the same faces and
 draws one process would use), DDP averages the gradients, and process 0
 alone writes checkpoints, previews and the loss history. Nothing in the
 checkpoint depends on the process count, so a run resumes with any.

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from faceswap_parts.io.files import atomic_path, write_bytes_atomic
+
 HISTORY_NAME = "loss_history.csv"
 CURVE_NAME = "loss_curve.png"
 #: Rows of history kept inside the checkpoint.
@@ -54,10 +56,8 @@ class LossHistory:
         self.columns = rows[0][1:]
         kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= iteration]
         if len(kept) != len(rows):
-            tmp = self.path.with_name(f".{self.path.name}.tmp")
-            with open(tmp, "w", newline="", encoding="utf-8") as f:
+            with atomic_path(self.path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
                 csv.writer(f).writerows(kept)
-            os.replace(tmp, self.path)
 
     def state(self) -> dict:
         """The tail as checkpoint data (column names + one float64 tensor)."""
@@ -79,31 +79,45 @@ class LossHistory:
         return rows[0][1:], data.reshape(-1, len(rows[0]))
 
 
-def plot_curves(columns: list[str], data: np.ndarray, path: str | os.PathLike, title: str = "") -> None:
-    """Loss curves (moving average over ~1/50 of the run) as a PNG, log scale."""
-    import matplotlib
+def loss_plot_png(series: dict[str, tuple], size: tuple[float, float] = (9, 5), dpi: int = 90, title: str = "",
+                  smooth: bool = False) -> bytes:
+    """Loss curves as PNG bytes: ``series`` maps a name to ``(iterations,
+    values)``. ``smooth``: a moving average over ~1/50 of the run on a log
+    scale of the absolute value (the trainer's ``loss_curve.png``); else the
+    raw values on a linear scale (the notebook panel's live plot)."""
+    import io
 
-    matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9, 5), dpi=90)
+    fig = Figure(figsize=size, dpi=dpi)
     ax = fig.add_subplot()
-    if len(data):
-        window = max(1, len(data) // 50)
-        kernel = np.ones(window) / window
-        for i, name in enumerate(columns, start=1):
-            values = data[:, i]
-            if not np.isfinite(values).any() or np.nanmax(np.abs(values)) == 0:
-                continue
-            smooth = np.convolve(values, kernel, mode="valid")
-            ax.plot(data[window - 1:, 0], np.abs(smooth), label=name, linewidth=1)
+    drawn = False
+    for name, (its, values) in series.items():
+        its, values = np.asarray(its, np.float64), np.asarray(values, np.float64)
+        if not len(values) or not np.isfinite(values).any() or (smooth and np.nanmax(np.abs(values)) == 0):
+            continue
+        if smooth:
+            window = max(1, len(values) // 50)
+            values = np.abs(np.convolve(values, np.ones(window) / window, mode="valid"))
+            its = its[window - 1:]
+        ax.plot(its, values, label=name, linewidth=1)
+        drawn = True
+    if smooth and drawn:
         ax.set_yscale("log")
-        ax.legend(fontsize=7, ncol=2)
+    if drawn:
+        ax.legend(fontsize=7, ncol=2 if smooth else 1, loc="best" if smooth else "upper right")
     ax.set_xlabel("iteration")
-    ax.set_ylabel("loss (moving average, absolute value)")
+    ax.set_ylabel("loss (moving average, absolute value)" if smooth else "loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    fig.savefig(tmp)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def plot_curves(columns: list[str], data: np.ndarray, path: str | os.PathLike, title: str = "") -> None:
+    """Write ``columns``' smoothed curves from a loss-history table (column 0:
+    iterations) as a PNG, atomically."""
+    series = {name: (data[:, 0], data[:, i]) for i, name in enumerate(columns, start=1)} if len(data) else {}
+    write_bytes_atomic(path, loss_plot_png(series, title=title, smooth=True))

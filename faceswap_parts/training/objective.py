@@ -1,4 +1,4 @@
-"""The v2.2 training objective, composed from :mod:`faceswap_parts.losses`.
+"""The v2.2 training objective, composed from :mod:`faceswap_parts.training.losses`.
 
 As in faceswap-GAN v2.2: reconstruction, eye and edge losses compare the
 decoder's raw colour face with the target; the adversarial and perceptual
@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import torch
 
-from faceswap_parts import losses
+from faceswap_parts.training import losses
 from faceswap_parts.config import Phase, TrainConfig
 
 

@@ -27,6 +27,6 @@ def preview_images(model, faces_a: torch.Tensor, faces_b: torch.Tensor) -> dict[
 def preview_grid(images: dict[str, np.ndarray], gap: int = 2, labels: bool = True) -> np.ndarray:
     """The rows of :data:`ROWS` stacked into one RGB uint8 image with white
     gaps, each row named on its left (``labels``)."""
-    from faceswap_parts.images import labelled_grid
+    from faceswap_parts.io.images import labelled_grid
 
     return labelled_grid({name: images[name] for name in ROWS}, gap, labels)

@@ -10,18 +10,21 @@ from typing import Callable
 import numpy as np
 import torch
 
-from faceswap_parts.config import ModelConfig, Phase, TrainConfig
-from faceswap_parts.data import BatchSource, center_crop, load_faceset
-from faceswap_parts.data.augment_torch import augment_batch
-from faceswap_parts.data.dataset import RawBatch, to_model_range
+from faceswap_parts.config import ModelConfig, Phase, TrainConfig, parse_augment_parts
+from faceswap_parts.faces.alignment import center_crop
+from faceswap_parts.facesets import load_faceset
+from faceswap_parts.training.data import BatchSource
+from faceswap_parts.training.data.augment_torch import augment_batch
+from faceswap_parts.training.data.dataset import RawBatch, to_model_range
 from faceswap_parts.device import resolve_device
 from faceswap_parts.errors import FaceswapError, FaceswapWarning
-from faceswap_parts.images import write_image
+from faceswap_parts.io.images import write_image
 from faceswap_parts.models import FaceswapModel
 from faceswap_parts.training import checkpoint as ckpt
+from faceswap_parts.models import checkpoint as model_ckpt
 from faceswap_parts.training.history import CURVE_NAME, LossHistory, plot_curves
 from faceswap_parts.training.objective import discriminator_losses, generator_losses
-from faceswap_parts.training.precision import DTYPES, resolve_precision
+from faceswap_parts.device import DTYPES, resolve_precision
 from faceswap_parts.training.preview import preview_grid, preview_images
 from faceswap_parts.training.schedule import phase_index, swaps_before
 
@@ -104,11 +107,11 @@ class Trainer:
             check_split(config.batch_size, processes)
         self.workdir = Path(config.workdir).expanduser()
         self.device = resolve_device(config.device)
-        self.checkpoint_path = ckpt.checkpoint_path(self.workdir)
+        self.checkpoint_path = model_ckpt.checkpoint_path(self.workdir)
         if rank == 0:
             ckpt.remove_stale_temporaries(self.checkpoint_path)  # left by a save that was killed (kill -9)
         requested_model = dict(requested_model or {})
-        state = ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
+        state = model_ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
         if state is not None:
             model_config = ModelConfig.from_dict(state["model_config"])
             _check_model_request(model_config, requested_model, self.workdir)
@@ -134,12 +137,12 @@ class Trainer:
             for k, fs in self.faces.items()}
 
         # oneDNN's bf16 convolutions and the model's self-attention are fastest
-        # on channels-last maps (measured: 1.4x per bf16 step on this CPU).
+        # on channels-last maps (docs/training.md, "Speed").
         self.memory_format = torch.channels_last if self.amp_dtype is not None else torch.contiguous_format
         torch.manual_seed(config.seed)  # same initial weights for the same seed
         self.model = FaceswapModel(model_config).to(self.device, memory_format=self.memory_format)
         # The fused kernel does Adam's update in one pass over the ~36M parameters
-        # (the unfused step was 16 % of a CPU bf16 iteration).
+        # (the unfused step was a sizeable share of a CPU bf16 iteration: docs/training.md).
         adam = dict(betas=(config.beta1, config.beta2), fused=self.device.type in ("cpu", "cuda"))
         self.opt_g = torch.optim.Adam(self._generator_params(), lr=config.lr_g, **adam)
         self.opt_d = torch.optim.Adam(self._discriminator_params(), lr=config.lr_d, **adam)
@@ -162,7 +165,7 @@ class Trainer:
 
             self._ddp = distributed.wrap(self.model, self.device)
         if config.perceptual and config.perceptual_weights and (self.perceptual_net or config.perceptual_net) != "dlib":
-            from faceswap_parts.perceptual import load_perceptual
+            from faceswap_parts.training.perceptual import load_perceptual
 
             # The user's own file is loaded now, so a wrong one stops the run here, not a fifth of the way in.
             self.perceptual_net, self.perceptual = load_perceptual("vggface2", device=self.device,
@@ -172,9 +175,9 @@ class Trainer:
         """Look-alike parts augmentation: index both face sets (cached beside
         them), pair each face with its nearest look-alikes of the other
         identity, and write a preview sheet of augmented samples."""
-        from faceswap_parts.data import lookalike
+        from faceswap_parts.training.data import lookalike
 
-        parts = lookalike.parse_augment_parts(self.config.parts_augment)
+        parts = parse_augment_parts(self.config.parts_augment)
         swappers = lookalike.make_swappers(self.faces, parts, self.config.parts_knn, device=self.device)
         for name, source in self.sources.items():
             source.lookalike = swappers[name]
@@ -216,7 +219,7 @@ class Trainer:
             "history": self.history.state(),
             "perceptual_net": self.perceptual_net,
         }
-        state["digest"] = ckpt.payload_digest(state)
+        state["digest"] = model_ckpt.payload_digest(state)
         return state
 
     def _load_state(self, state: dict) -> None:
@@ -260,7 +263,7 @@ class Trainer:
         if not (phase.perceptual and self.config.perceptual) or self._perceptual_failed:
             return None
         if self.perceptual is None:
-            from faceswap_parts.perceptual import load_perceptual
+            from faceswap_parts.training.perceptual import load_perceptual
 
             asked = self.perceptual_net or self.config.perceptual_net  # a resumed run keeps its network
             try:
@@ -467,11 +470,3 @@ class Trainer:
         self._want_stop, self._stop_votes = False, 0.0
         result.iteration = self.iteration
         return result
-
-
-def load_model(workdir, device="auto") -> FaceswapModel:
-    """The trained model of ``workdir`` in eval mode, architecture from its checkpoint."""
-    state = ckpt.load_checkpoint(ckpt.checkpoint_path(Path(workdir).expanduser()))
-    model = FaceswapModel(ModelConfig.from_dict(state["model_config"]))
-    model.load_state_dict(state["model"])
-    return model.to(resolve_device(device)).eval()

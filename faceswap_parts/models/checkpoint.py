@@ -1,0 +1,127 @@
+"""Reading the one-file checkpoint ``WORKDIR/checkpoint.pt`` and loading the
+trained model in it: what inference (conversion, evaluation) needs of a
+training run. Writing it is :mod:`faceswap_parts.training.checkpoint`.
+
+Only tensors and plain containers are stored (configs as dicts, RNG states as
+tensors), so every load uses ``torch.load(..., weights_only=True)``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import torch
+
+from faceswap_parts.errors import FaceswapError
+
+CHECKPOINT_NAME = "checkpoint.pt"
+BACKUP_DIR = "backups"
+
+
+def checkpoint_path(workdir: str | os.PathLike) -> Path:
+    return Path(workdir) / CHECKPOINT_NAME
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = False) -> dict:
+    """Load a checkpoint file saved by :func:`atomic_save` (``weights_only=True``;
+    ``mmap=True`` to peek at the configs without reading the weights)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FaceswapError(f"no checkpoint at {path}; train a model first "
+                            f"(faceswap-parts train --workdir {path.parent} ...)")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+    except PermissionError:
+        raise FaceswapError(f"cannot read checkpoint {path}: permission denied (the file is intact; "
+                            f"give this user read access)") from None
+    except OSError as err:
+        raise FaceswapError(f"cannot read checkpoint {path}: {err.strerror or err}") from None
+    except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise FaceswapError(f"cannot read checkpoint {path}: {_why_unreadable(path, err)}; "
+                            f"{_restore_hint(path)}") from None
+    if not isinstance(state, dict) or "model_config" not in state or "model" not in state:
+        raise FaceswapError(f"{path} is not a faceswap-parts checkpoint; {_restore_hint(path)}")
+    if not mmap:  # a peek at the configs reads no weights, so it cannot check them
+        verify_digest(state, path)
+    return state
+
+
+def payload_digest(state: dict) -> str:
+    """SHA-256 over every tensor of ``state`` (names, dtypes, shapes and
+    bytes, in a fixed order): saved in the checkpoint as ``digest`` so a file
+    that loads but was silently changed (a flipped bit on a synced drive) is
+    caught on load."""
+    digest = hashlib.sha256()
+
+    def visit(prefix: str, value) -> None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous()
+            digest.update(f"{prefix}|{t.dtype}|{tuple(t.shape)}|".encode())
+            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(value, dict):
+            for key in sorted(value, key=str):
+                if not (prefix == "" and key == "digest"):
+                    visit(f"{prefix}/{key}", value[key])
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                visit(f"{prefix}/{i}", item)
+
+    visit("", state)
+    return digest.hexdigest()
+
+
+def verify_digest(state: dict, path: Path) -> None:
+    """Raise :class:`FaceswapError` if ``state`` (loaded from ``path``) does
+    not match the digest saved with it; checkpoints without one pass."""
+    saved = state.get("digest")
+    if saved and payload_digest(state) != saved:
+        raise FaceswapError(f"checkpoint {path} is corrupted: its weights do not match the digest saved with "
+                            f"them (changed after it was written); {_restore_hint(path, verify=True)}")
+
+
+def _why_unreadable(path: Path, err: Exception) -> str:
+    text = str(err)
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head != b"PK\x03\x04":  # torch.save has written zip archives since torch 1.6
+        return "not a torch checkpoint file"
+    if "weights_only" in text.lower() or "unpickl" in text.lower():
+        return "it holds pickled Python objects, which are never loaded"
+    if "central directory" in text or "unexpected pos" in text or "failed finding" in text:
+        return "the file is cut short or damaged (a copy or download that did not finish?)"
+    return f"the file is damaged ({type(err).__name__})"
+
+
+def _restore_hint(path: Path, verify: bool = False) -> str:
+    """Which backup to restore: the newest (``verify``: the newest that loads
+    and matches its digest)."""
+    folder = path.parent / BACKUP_DIR
+    backups = sorted(folder.glob("checkpoint_*.pt"), key=lambda p: int(re.search(r"(\d+)", p.name).group(1)),
+                     reverse=True) if folder.is_dir() else []
+    for backup in backups:
+        if verify:
+            try:
+                state = torch.load(backup, map_location="cpu", weights_only=True)
+                if state.get("digest") and payload_digest(state) != state["digest"]:
+                    continue
+            except Exception:  # noqa: BLE001 - an unreadable backup is skipped
+                continue
+        return f"copy a backup over it (newest{' good' if verify else ''}: {backup}) or start a new workdir"
+    if backups:
+        return "no backup is intact either; start a new workdir"
+    return "start a new workdir (there are no backups to restore)"
+
+
+def load_model(workdir: str | os.PathLike, device="auto"):
+    """The trained :class:`~faceswap_parts.models.FaceswapModel` of ``workdir``
+    in eval mode, its architecture from the checkpoint."""
+    from faceswap_parts.config import ModelConfig
+    from faceswap_parts.device import resolve_device
+    from faceswap_parts.models.faceswap_model import FaceswapModel
+
+    state = load_checkpoint(checkpoint_path(Path(workdir).expanduser()))
+    model = FaceswapModel(ModelConfig.from_dict(state["model_config"]))
+    model.load_state_dict(state["model"])
+    return model.to(resolve_device(device)).eval()
