@@ -92,6 +92,12 @@ def test_options_module_is_light():
                                       "faceswap_parts.errors"}
 
 
+def test_cli_help_needs_no_heavy_library():
+    """Every command's parser takes its choices and defaults from the light modules, so --help is instant."""
+    loaded = _loaded_after("from faceswap_parts.cli import build_parser\nbuild_parser()")
+    assert loaded["libraries"] == []
+
+
 @pytest.mark.parametrize("stage, forbidden", [
     ("faceswap_parts.faces.finder", ("facesets", "models", "extraction", "training", "conversion", "evaluation")),
     ("faceswap_parts.facesets.masks", ("models", "extraction", "training", "conversion", "evaluation")),

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from faceswap_parts.config import ModelConfig, TrainConfig
+from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, GAN_LOSSES, NORMS, PERCEPTUAL_NETS, PRECISIONS,
+                                    RESOLUTIONS)
+
 HELP = "train a faceswap-GAN v2.2 model on face sets A and B (resumes the workdir's checkpoint)"
 
 #: Options that define the architecture (taken from the checkpoint when resuming).
@@ -14,8 +18,9 @@ TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "perceptual_net",
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # Values are checked by ModelConfig / TrainConfig (no choices= here: importing
-    # faceswap_parts.config pulls in OpenCV, and --help must stay fast).
+    # Defaults stay None so a resume can tell what was given, and values are checked by the configs (one-line
+    # errors); the help lists the options' choices and the configs' own defaults.
+    m, d = ModelConfig(), TrainConfig()
     parser.add_argument("--a", dest="a_dir", metavar="DIR_A",
                         help="faces of A: an extract output folder, its aligned_faces folder, or a plain "
                              "folder of face images (required for a new workdir)")
@@ -26,46 +31,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TOTAL number of iterations to reach: a resumed run continues up to N "
                              "(not N more); the v2.2 schedule is laid out over N")
     arch = parser.add_argument_group("architecture (new workdir only; a resume takes it from the checkpoint)")
-    arch.add_argument("--resolution", type=int, help="64, 128 or 256 (default 64)")
-    arch.add_argument("--capacity", help="lite or standard (default standard)")
-    arch.add_argument("--norm", help="none, batchnorm, instancenorm, layernorm (default), groupnorm or hybrid")
+    arch.add_argument("--resolution", type=int, help=f"{', '.join(map(str, RESOLUTIONS))} (default {m.resolution})")
+    arch.add_argument("--capacity", help=f"{', '.join(map(str, CAPACITIES))} (default {m.capacity})")
+    arch.add_argument("--norm", help=f"{', '.join(map(str, NORMS))} (default {m.norm})")
     arch.add_argument("--self-attention", dest="self_attention", action=argparse.BooleanOptionalAction,
-                      default=None, help="self-attention layers (default on)")
+                      default=None, help=f"self-attention layers (default {'on' if m.self_attention else 'off'})")
     arch.add_argument("--coverage", type=float, help="central fraction of the aligned face the model sees "
-                                                     "(default 0.625)")
+                                                     f"(default {m.coverage})")
     train = parser.add_argument_group("training (left out on a resume: the checkpoint's values)")
-    train.add_argument("--batch-size", type=int, help="even number, default 8")
+    train.add_argument("--batch-size", type=int, help=f"even number, default {d.batch_size}")
     train.add_argument("--perceptual", action=argparse.BooleanOptionalAction, default=None,
                        help="perceptual loss in the phases that use it (default on; skipped with a warning "
                             "when no perceptual network can be loaded)")
     train.add_argument("--perceptual-net", dest="perceptual_net", metavar="NET",
-                       help="auto (default), vggface2 or dlib: auto uses VGGFace2 where its weights are given, "
-                            "cached or downloadable, else dlib's face-recognition ResNet (offline); a resumed "
-                            "run keeps the network it was trained with")
+                       help=f"{', '.join(map(str, PERCEPTUAL_NETS))} (default {d.perceptual_net}): auto uses VGGFace2 "
+                            "where its weights are given, cached or downloadable, else dlib's face-recognition "
+                            "ResNet (offline); a resumed run keeps the network it was trained with")
     train.add_argument("--perceptual-weights", metavar="FILE",
                        help="local copy of facenet-pytorch's 20180402-114759-vggface2.pt for the perceptual loss")
-    train.add_argument("--gan-loss", help="mixup_lsgan (default) or relativistic_lsgan")
+    train.add_argument("--gan-loss", help=f"{', '.join(map(str, GAN_LOSSES))} (default {d.gan_loss})")
     train.add_argument("--cycle", action=argparse.BooleanOptionalAction, default=None,
                        help="add the cycle-consistency loss (default off)")
-    train.add_argument("--preview-interval", type=int, help="iterations between previews (default 250; 0 = never)")
-    train.add_argument("--save-interval", type=int, help="iterations between checkpoints (default 500)")
+    train.add_argument("--preview-interval", type=int,
+                       help=f"iterations between previews (default {d.preview_interval}; 0 = never)")
+    train.add_argument("--save-interval", type=int, help=f"iterations between checkpoints (default {d.save_interval})")
     train.add_argument("--backup-interval", type=int,
-                       help="iterations between numbered backups in W/backups (default 5000; 0 = none)")
-    train.add_argument("--keep-backups", type=int, help="numbered backups kept (default 3)")
+                       help=f"iterations between numbered backups in W/backups (default {d.backup_interval}; 0 = none)")
+    train.add_argument("--keep-backups", type=int, help=f"numbered backups kept (default {d.keep_backups})")
     train.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     train.add_argument("--precision",
-                       help="auto, fp32, bf16 or fp16; auto (default): bf16 where the CPU/GPU supports it, "
+                       help=f"{', '.join(map(str, PRECISIONS))}; auto (default): bf16 where the CPU/GPU supports it, "
                             "fp16 on older GPUs, else fp32")
-    train.add_argument("--seed", type=int, help="random seed (default 0)")
-    train.add_argument("--workers", type=int, help="threads preparing batches (default 2)")
-    train.add_argument("--augment", help="where augmentation runs: auto (default: on a CUDA GPU when training on "
-                                         "one), cpu or device")
+    train.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
+    train.add_argument("--workers", type=int, help=f"threads preparing batches (default {d.workers})")
+    train.add_argument("--augment", help=f"where augmentation runs: {', '.join(map(str, AUGMENT_ON))} (default auto: on a CUDA "
+                                         "GPU when training on one)")
     train.add_argument("--parts-augment", metavar="PARTS",
-                       help="look-alike parts augmentation: swap these parts (eyes, eyebrows, nose, mouth; "
+                       help=f"look-alike parts augmentation: swap these parts ({', '.join(AUGMENT_PARTS)}; "
                             "comma-separated) in from the other person's most alike faces (default: off)")
     train.add_argument("--parts-prob", type=float, metavar="P",
-                       help="share of the samples so augmented (default 0.25)")
-    train.add_argument("--parts-knn", type=int, metavar="K", help="look-alikes per face to draw from (default 5)")
+                       help=f"share of the samples so augmented (default {d.parts_prob})")
+    train.add_argument("--parts-knn", type=int, metavar="K", help=f"look-alikes per face to draw from (default {d.parts_knn})")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                        help="any training setting: loss weights, augmentation probabilities, the schedule... "
                             "(VALUE as JSON), e.g. --set w_eyes=30 --set motion_blur_prob=0; recorded in the "
