@@ -56,6 +56,12 @@ def test_every_module_has_a_layer():
     assert rooms <= set(LAYERS), f"modules without a layer: {sorted(rooms - set(LAYERS))}"
 
 
+def test_every_folder_is_a_regular_package():
+    """setuptools' package finder ships only folders with an ``__init__.py``."""
+    folders = {p.parent for p in PACKAGE.rglob("*.py")}
+    assert not [f for f in folders if not (f / "__init__.py").is_file()]
+
+
 def test_imports_point_down_the_layers():
     """Static: every import in the source, including the ones inside functions
     (which a plain import of the module would not run)."""
