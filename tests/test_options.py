@@ -1,0 +1,70 @@
+"""``faceswap_parts.options`` lists what the code accepts: each choice works
+where it is used, the implementations' own tables hold the same names, and
+the notebooks' forms offer the same lists."""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceswap_parts import options
+from faceswap_parts.conversion import ConverterConfig
+from faceswap_parts.conversion.color import color_correct
+from faceswap_parts.errors import FaceswapError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_conversion_choice_is_accepted_and_others_are_refused():
+    for direction, precision, blend, color, layout, smoothing in itertools.product(
+            options.DIRECTIONS, options.PRECISIONS, options.BLENDS, options.COLOR_MODES, options.OUTPUT_TYPES,
+            options.SMOOTHING_METHODS):
+        ConverterConfig(direction=direction, precision=precision, blend=blend, color_correction=color,
+                        output_type=layout, smoothing=smoothing)
+    for field in ("direction", "precision", "blend", "color_correction", "output_type", "smoothing"):
+        with pytest.raises(FaceswapError):
+            ConverterConfig(**{field: "nonsense"})
+
+
+def test_every_colour_mode_runs():
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 255, (2, 16, 16, 3), dtype=np.uint8)
+    for mode in options.COLOR_MODES:
+        assert color_correct(faces, faces[::-1], mode).shape == faces.shape
+
+
+def test_implementation_tables_hold_the_listed_names():
+    from faceswap_parts.evaluation import embeddings
+    from faceswap_parts.faces import landmarks, masks
+    from faceswap_parts.training.data import lookalike
+
+    assert set(embeddings._EMBEDDERS) == set(options.EMBEDDERS)
+    assert set(lookalike.PART_POINTS) == set(options.AUGMENT_PARTS)
+    assert landmarks.BACKENDS == tuple(b for b in options.LANDMARK_BACKENDS if b != "auto")
+    assert masks.parse_parts(",".join(options.FACE_PARTS)) == options.FACE_PARTS
+    assert set(options.DIRECTIONS.values()) == set(options.IDENTITIES)
+
+
+def test_training_configs_accept_every_listed_choice():
+    from faceswap_parts.config import ModelConfig, TrainConfig
+
+    for resolution, capacity, norm in itertools.product(options.RESOLUTIONS, options.CAPACITIES, options.NORMS):
+        ModelConfig(resolution=resolution, capacity=capacity, norm=norm)
+    for gan, net, where, precision in itertools.product(options.GAN_LOSSES, options.PERCEPTUAL_NETS,
+                                                        options.AUGMENT_ON, options.PRECISIONS):
+        TrainConfig(gan_loss=gan, perceptual_net=net, augment=where, precision=precision)
+    assert TrainConfig(parts_augment=",".join(options.AUGMENT_PARTS)).parts_augment == ",".join(options.AUGMENT_PARTS)
+
+
+@pytest.mark.parametrize("name, field", [("LANDMARK_BACKENDS", "LANDMARKS"), ("DIRECTIONS", "DIRECTION"),
+                                         ("PRECISIONS", "PRECISION"), ("BLENDS", "BLEND"),
+                                         ("COLOR_MODES", "COLOR_CORRECTION"), ("OUTPUT_TYPES", "OUTPUT_TYPE"),
+                                         ("SMOOTHING_METHODS", "SMOOTHING")])
+def test_notebook_forms_offer_the_listed_choices(name, field):
+    notebook = json.loads((ROOT / "colab" / "faceswap_video_conversion.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
+    listed = "[" + ", ".join(f'"{v}"' for v in getattr(options, name)) + "]"
+    assert f"#@param {listed}" in next(line for line in code.splitlines() if line.startswith(f"{field} = "))
