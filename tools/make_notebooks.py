@@ -27,9 +27,10 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from faceswap_parts.options import (BLENDS, COLOR_MODES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
+from faceswap_parts.options import (BLENDS, CAPACITIES, COLOR_MODES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
                                     DETECTION_THRESHOLDS, DIRECTIONS, LANDMARK_BACKENDS,
-                                    MIN_FACE, OUTPUT_TYPES, PRECISIONS, SMOOTHING_METHODS)
+                                    MIN_FACE, OUTPUT_TYPES, PERCEPTUAL_NETS, PRECISIONS, RESOLUTIONS,
+                                    SMOOTHING_METHODS)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,7 +159,8 @@ def options(values) -> str:
 OPTION_VALUES = {name: options(values) for name, values in (
     ("LANDMARK_BACKENDS", LANDMARK_BACKENDS), ("DIRECTIONS", list(DIRECTIONS)), ("OUTPUT_TYPES", OUTPUT_TYPES),
     ("COLOR_MODES", COLOR_MODES), ("SMOOTHING_METHODS", SMOOTHING_METHODS), ("PRECISIONS", PRECISIONS),
-    ("BLENDS", BLENDS))}
+    ("BLENDS", BLENDS), ("CAPACITIES", CAPACITIES), ("PERCEPTUAL_NETS", PERCEPTUAL_NETS))}
+OPTION_VALUES["RESOLUTIONS"] = "[" + ", ".join(map(str, RESOLUTIONS)) + "]"
 OPTION_VALUES.update(DEFAULT_KALMAN_NOISE=DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE=DEFAULT_MOVING_AVERAGE,
                      DETECT_EVERY=DETECT_EVERY, MIN_FACE=MIN_FACE, DETECT_THRESHOLD=DETECTION_THRESHOLDS[2])
 
@@ -243,8 +245,8 @@ TRAIN_SETTINGS = """
 #@markdown The run folder on Drive keeps the checkpoint: running all cells again resumes where training stopped
 #@markdown (the architecture then comes from the checkpoint).
 RUN_NAME = "run"  #@param {type:"string"}
-RESOLUTION = <<RESOLUTION>>  #@param [64, 128, 256] {type:"raw"}
-CAPACITY = "<<CAPACITY>>"  #@param ["lite", "standard"]
+RESOLUTION = <<RESOLUTION>>  #@param <<RESOLUTIONS>> {type:"raw"}
+CAPACITY = "<<CAPACITY>>"  #@param <<CAPACITIES>>
 ITERATIONS = <<ITERATIONS>>  #@param {type:"integer"}
 PREVIEW_INTERVAL = <<PREVIEW>>  #@param {type:"integer"}
 SAVE_INTERVAL = <<SAVE>>  #@param {type:"integer"}
@@ -253,7 +255,7 @@ BATCH_SIZE = <<BATCH>>  #@param {type:"integer"}
 MAX_MINUTES = <<MINUTES>>  #@param {type:"number"}
 PERCEPTUAL_LOSS = <<PERCEPTUAL>>  #@param {type:"boolean"}
 #@markdown auto: VGGFace2 where its weights download, else dlib's face network (offline).
-PERCEPTUAL_NET = "auto"  #@param ["auto", "vggface2", "dlib"]
+PERCEPTUAL_NET = "auto"  #@param <<PERCEPTUAL_NETS>>
 #@markdown Look-alike parts augmentation: swap these parts (eyes, eyebrows, nose, mouth) in from the other person's most alike faces on `PARTS_PROB` of the samples (empty: off).
 PARTS_AUGMENT = ""  #@param {type:"string"}
 PARTS_PROB = 0.25  #@param {type:"slider", min:0.0, max:1.0, step:0.05}
