@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from faceswap_parts.config import ModelConfig, TrainConfig
 from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, GAN_LOSSES, NORMS, PERCEPTUAL_NETS, PRECISIONS,
@@ -90,20 +91,42 @@ def _given(args, names) -> dict:
 
 
 def run(args) -> int:
-    import signal
-    import sys
-    from pathlib import Path
-
-    from faceswap_parts.config import ModelConfig, TrainConfig
     from faceswap_parts.errors import FaceswapError
-    from faceswap_parts.training import Trainer
-    from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
+    from faceswap_parts.training import distributed
 
     if args.iterations < 1:
         raise FaceswapError(f"--iterations must be >= 1, got {args.iterations}")
+    if args.devices < 1:
+        raise FaceswapError(f"--devices must be >= 1, got {args.devices}")
     requested_model = _given(args, MODEL_OPTIONS)
     ModelConfig.from_dict(requested_model)  # validates the values before any file is read
+    config = _train_config(args)
+    if config is None:
+        return 0
+    training_run = distributed.TrainingRun(config.to_dict(), requested_model, args.iterations)
+    if args.devices > 1 and not distributed.launched_by_torchrun():
+        return _launch(args, config, training_run)
+    if distributed.launched_by_torchrun():
+        rank, result = distributed.run_under_torchrun(training_run)
+        if rank == 0:
+            print(f"iteration {result.iteration} of {result.total}; checkpoint {_checkpoint(config)}")
+        return 0
+    return _train_here(args, config, requested_model)
+
+
+def _checkpoint(config: TrainConfig):
+    from faceswap_parts.models.checkpoint import checkpoint_path
+
+    return checkpoint_path(Path(config.workdir).expanduser())
+
+
+def _train_config(args) -> TrainConfig | None:
+    """The run's TrainConfig: the checkpoint's settings when resuming, then
+    ``--config``, ``--set`` and the options given; None when the checkpoint
+    is already at ``--iterations``. Checked before any face is loaded."""
     from faceswap_parts.config import parse_overrides
+    from faceswap_parts.errors import FaceswapError
+    from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
 
     options = {**parse_overrides(args.overrides, args.config_file), **_given(args, TRAIN_OPTIONS)}
     workdir = Path(args.workdir).expanduser()
@@ -119,44 +142,50 @@ def run(args) -> int:
         if done == args.iterations:
             print(f"{path} is already at iteration {done} of {args.iterations}: nothing to do "
                   f"(raise --iterations to train on)")
-            return 0
+            return None
         base = {k: v for k, v in saved.items() if k != "workdir"}
     else:
         missing = [f"--{k[0]}" for k in ("a_dir", "b_dir") if k not in options]
         if missing:
             raise FaceswapError(f"{' and '.join(missing)} required: {path} does not exist yet, so this is a new run")
         base = {}
-    config = TrainConfig.from_dict({**base, **options, "workdir": args.workdir,
-                                    "progress": not args.no_progress})
+    config = TrainConfig.from_dict({**base, **options, "workdir": args.workdir, "progress": not args.no_progress})
     if config.a_dir and config.b_dir and Path(config.a_dir).resolve() == Path(config.b_dir).resolve():
         raise FaceswapError(f"--a and --b are the same folder ({config.a_dir}); give the faces of two people")
+    return config
+
+
+def _launch(args, config: TrainConfig, training_run) -> int:
+    """``--devices N``: spawn the processes and wait for them."""
+    import sys
+
+    from faceswap_parts.models.checkpoint import load_checkpoint
     from faceswap_parts.training import distributed
 
-    if args.devices < 1:
-        raise FaceswapError(f"--devices must be >= 1, got {args.devices}")
-    if args.devices > 1 and not distributed.launched_by_torchrun():
-        distributed.check_split(config.batch_size, args.devices)  # before minutes of starting processes
-        try:
-            distributed.launch(args.devices, distributed.TrainingRun(config.to_dict(), requested_model,
-                                                                     args.iterations))
-        except KeyboardInterrupt:
-            print(f"stopped; process 0 saved a checkpoint in {path} (run the same command to resume)", file=sys.stderr)
-            raise
-        state = load_checkpoint(path, mmap=True)
-        print(f"iteration {int(state['iteration'])} of {args.iterations}; checkpoint {path}")
-        return 0
-    if distributed.launched_by_torchrun():
-        rank, result = distributed.run_under_torchrun(
-            distributed.TrainingRun(config.to_dict(), requested_model, args.iterations))
-        if rank == 0:
-            print(f"iteration {result.iteration} of {result.total}; checkpoint {path}")
-        return 0
+    path = _checkpoint(config)
+    distributed.check_split(config.batch_size, args.devices)  # before minutes of starting processes
+    try:
+        distributed.launch(args.devices, training_run)
+    except KeyboardInterrupt:
+        print(f"stopped; process 0 saved a checkpoint in {path} (run the same command to resume)", file=sys.stderr)
+        raise
+    state = load_checkpoint(path, mmap=True)
+    print(f"iteration {int(state['iteration'])} of {args.iterations}; checkpoint {path}")
+    return 0
+
+
+def _train_here(args, config: TrainConfig, requested_model: dict) -> int:
+    """Train in this process, saving a checkpoint on Ctrl-C or SIGTERM."""
+    import signal
+    import sys
+
+    from faceswap_parts.training import Trainer
+
     trainer = Trainer(config, requested_model=requested_model)
     for faces in trainer.faces.values():
         print(faces.summary())
-    start = trainer.iteration
-    if start:
-        print(f"resuming {path} at iteration {start} of {args.iterations}")
+    if trainer.iteration:
+        print(f"resuming {trainer.checkpoint_path} at iteration {trainer.iteration} of {args.iterations}")
     print(f"device {trainer.device}, precision {trainer.precision}, model {config.model.to_dict()}")
     # Cloud runtimes, schedulers and `timeout` stop a job with SIGTERM: treat it
     # like Ctrl-C, so the trainer saves a checkpoint before the process ends.
