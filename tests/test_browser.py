@@ -106,20 +106,33 @@ def browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1800",
                 "--autoplay-policy=no-user-gesture-required"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages, for failure reports
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_script_timeout(30)
     yield driver
     driver.quit()
 
 
-def _wait(predicate, timeout: float, what: str, poll: float = 0.5):
+def _wait(predicate, timeout: float, what: str, poll: float = 0.5, driver=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(poll)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}" + (_page_state(driver) if driver else ""))
+
+
+def _page_state(driver) -> str:
+    """What the page shows where widgets go, and the browser console's last messages: why a widget did not render."""
+    try:
+        outputs = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.output_subarea')).slice(-3)"
+            ".map(e => e.className + ': ' + e.innerText.slice(0, 200));")
+        console = [f"{m['level']}: {m['message'][:300]}" for m in driver.get_log("browser")][-15:]
+    except Exception as err:  # noqa: BLE001 - a report of the page state must not hide the timeout
+        return f"\n(page state unavailable: {err})"
+    return "\nlast outputs:\n  " + "\n  ".join(outputs) + "\nbrowser console:\n  " + "\n  ".join(console)
 
 
 def _errors(driver) -> list[str]:
@@ -129,10 +142,13 @@ def _errors(driver) -> list[str]:
 
 def _open_and_run_all(driver, base: str, path: str) -> None:
     driver.get(f"{base}/notebooks/{path}?token={TOKEN}")
+    # The widget manager too: a widget whose model reaches the page before the manager has registered its
+    # comm target is never drawn.
     _wait(lambda: driver.execute_script(
         "return !!(window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel"
-        " && Jupyter.notebook.kernel.is_connected());"),
-        90, f"{path}'s kernel")
+        " && Jupyter.notebook.kernel.is_connected()"
+        " && Jupyter.WidgetManager && Jupyter.WidgetManager._managers && Jupyter.WidgetManager._managers.length);"),
+        90, f"{path}'s kernel and widget manager", driver=driver)
     driver.execute_script("Jupyter.notebook.execute_all_cells();")
 
 
@@ -179,7 +195,7 @@ def test_training_panel_renders_runs_and_stops_with_a_checkpoint(server, browser
     _wait(lambda: "ipywidgets: 7.7." in browser.find_element(By.ID, "notebook").text, 120, "the versions report")
     assert "everything faceswap-parts needs is installed" in browser.find_element(By.ID, "notebook").text
 
-    _wait(lambda: _button(browser, "Stop") is not None, 300, "the training panel")
+    _wait(lambda: _button(browser, "Stop") is not None, 300, "the training panel", driver=browser)
     sliders = browser.find_elements(By.CSS_SELECTOR, ".widget-slider")
     labels = [s.text for s in sliders]
     assert len(sliders) >= 2 and any("iterations" in t for t in labels) and any("display every" in t for t in labels)
