@@ -1,4 +1,4 @@
-"""The package's dependency rule (README, "Layout"): each layer imports only
+"""The package's dependency rule (README, "Layout"): each layer imports only from itself and
 layers below it; extraction, training, conversion and evaluation stand side by
 side and never import each other (evaluation may read conversion's output
 layouts); notebooks, the CLI and the demo sit on top."""
