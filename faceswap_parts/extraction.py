@@ -205,10 +205,7 @@ def _face_finder(detector, config: ExtractConfig, summary: ExtractionSummary) ->
             summary.frames_without_face += 1
         return kept
 
-    def detect(frames):  # per frame, not per output
-        return list(zip(*detector.detect(frames)))
-
-    return FaceFinder(detect, FaceTracker(all_faces=True, smoother=dict(method="none"), max_lost=0),
+    return FaceFinder(detector.detect, FaceTracker(all_faces=True, smoother=dict(method="none"), max_lost=0),
                       config.detect_every, complete=True, select=select,
                       verify=(detector.face_probability, detector.thresholds[2]))
 

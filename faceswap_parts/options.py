@@ -58,6 +58,10 @@ EMBEDDERS = ("dlib-torch", "dlib")
 # -- conversion -----------------------------------------------------------------
 OUTPUT_TYPES = ("result", "side-by-side", "triple")
 COLOR_MODES = ("hist_match", "adain", "adain_xyz", "none")
+#: How a generated face meets its frame: ``feather`` blends linearly with the
+#: (feathered) weights; ``seamless`` first solves a Poisson equation over the
+#: weighted region (``cv2.seamlessClone``, v2's ``use_poisson_blending``), so
+#: the face takes the frame's colours and light at its edge, then blends.
 BLENDS = ("feather", "seamless")
 #: x264's speed presets, fastest first (slower = smaller file at the same quality).
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")

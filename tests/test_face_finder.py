@@ -18,7 +18,7 @@ def detector():
 def _finder(detector, calls: list, complete: bool) -> FaceFinder:
     def detect(frames):
         calls.append(len(frames))
-        return list(zip(*detector.detect(frames)))
+        return detector.detect(frames)
 
     verify = (detector.face_probability, detector.thresholds[2]) if complete else None
     return FaceFinder(detect, FaceTracker(all_faces=True, smoother=dict(method="none"), max_lost=0), detect_every=4,

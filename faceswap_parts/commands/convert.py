@@ -73,7 +73,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
-    from faceswap_parts.conversion.converter import check_output_path
+    from faceswap_parts.io.files import check_output_path
     from faceswap_parts.errors import FaceswapError
 
     given = {name: getattr(args, name) for name in (
@@ -96,7 +96,7 @@ def run(args) -> int:
         from faceswap_parts.io.video import VideoReader
 
         VideoReader(args.video, start=args.start, end=args.end, max_frames=args.max_frames)
-        check_output_path(args.video, args.out)
+        check_output_path(args.out, args.video)
     from faceswap_parts.models import load_model
 
     model = load_model(args.model, device=args.device)
@@ -122,13 +122,13 @@ def run(args) -> int:
 def _read_still(path, out):
     """The still image to convert, after checking that ``out`` is an image
     file that can be written and is not the input."""
-    from faceswap_parts.conversion.converter import check_output_path
+    from faceswap_parts.io.files import check_output_path
     from faceswap_parts.errors import FaceswapError
     from faceswap_parts.io.images import is_image_file, read_image
 
     if not is_image_file(out):
         raise FaceswapError(f"{path} is a still image, so --out must be an image file (.png, .jpg...), got {out}")
-    check_output_path(path, out)
+    check_output_path(out, path)
     return read_image(path)
 
 

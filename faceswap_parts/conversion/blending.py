@@ -46,12 +46,6 @@ def _roi(matrix: np.ndarray, crop_size: int, frame_size: tuple[int, int]) -> tup
     return x0, y0, x1, y1
 
 
-#: How a generated face meets its frame: ``feather`` blends linearly with the
-#: (feathered) weights; ``seamless`` first solves a Poisson equation over the
-#: weighted region (``cv2.seamlessClone``, v2's ``use_poisson_blending``), so
-#: the face takes the frame's colours and light at its edge, then blends.
-
-
 def enhance_contrast(face: np.ndarray, amount: float) -> np.ndarray:
     """Local contrast of a generated face raised by ``amount`` (0 = as is,
     1 = strong): an unsharp mask with a blur of 1/64 of the face, which lifts
@@ -77,7 +71,7 @@ def paste_back(frame: np.ndarray, face: np.ndarray, weight: np.ndarray, matrix: 
             in (e.g. a parts mask computed from frame landmarks).
         out_alpha: optional (H, W) float32 array; the weights used are
             accumulated into it (``max``), for the mask output layout.
-        blend: one of :data:`BLENDS`.
+        blend: one of :data:`~faceswap_parts.options.BLENDS`.
 
     Only the frame rectangle the crop covers is touched, and inside it only
     pixels with a non-zero weight change.

@@ -30,18 +30,7 @@ from faceswap_parts.conversion.segments import (MIN_SEGMENT_FRAMES, SEGMENT_FOLD
 from faceswap_parts.conversion.swapper import FaceSwapper
 from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.io.background import BackgroundWriter, prefetch
-from faceswap_parts.io.files import atomic_path
-
-
-def check_output_path(input_path: str, output_path: str) -> None:
-    """One-line errors for an output in a missing folder, a folder, or the input itself."""
-    out = Path(output_path)
-    if not out.parent.resolve().is_dir():
-        raise FaceswapError(f"output folder does not exist: {out.parent.resolve()}")
-    if out.is_dir():
-        raise FaceswapError(f"output path is a folder: {out}; give a file name such as {out / 'swapped.mp4'}")
-    if out.exists() and os.path.samefile(out, input_path):
-        raise FaceswapError(f"refusing to overwrite the input {input_path}; choose another output path")
+from faceswap_parts.io.files import atomic_path, check_output_path
 
 
 class VideoConverter(FaceSwapper):
@@ -86,7 +75,7 @@ class VideoConverter(FaceSwapper):
         c = self.config
         input_path, output_path = os.fspath(input_path), os.fspath(output_path)
         reader = VideoReader(input_path, start=c.start, end=c.end, max_frames=c.max_frames)
-        check_output_path(input_path, output_path)
+        check_output_path(output_path, input_path)
         has_audio = c.audio and reader.info.has_audio
         audio = (input_path, reader.start) if has_audio else None
         size = output_size(c.output_type, reader.size)

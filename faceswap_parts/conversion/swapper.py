@@ -103,18 +103,20 @@ class FaceSwapper:
         self.history: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ frame level
-    def _detect(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _detect(self, frames: list[np.ndarray]) -> tuple[list, list, list]:
+        """The detector's ``(boxes, scores, points5)`` lists for a batch of frames, timed in ``timings``."""
         if not frames:
-            return []
+            return [], [], []
         t0 = time.perf_counter()
         h, w = frames[0].shape[:2]
-        found = list(zip(*self.detector_for((w, h)).detect(frames)))
+        found = self.detector_for((w, h)).detect(frames)
         self.timings["detector"] += time.perf_counter() - t0
         return found
 
     def detect(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(boxes (N, 4), points5 (N, 5, 2))`` per frame, largest face first (timed in ``timings``)."""
-        return [(boxes, points) for boxes, _, points in self._detect(frames)]
+        boxes, _, points = self._detect(frames)
+        return list(zip(boxes, points))
 
     def generate(self, crops: np.ndarray):
         """``model.transform`` of aligned crops (N, R, R, 3) at the configured

@@ -115,10 +115,8 @@ class DlibTorchEmbedder(DlibEmbedder):
     max_batch = 64
 
     def _load_network(self):
-        from faceswap_parts.device import resolve_device
+        from faceswap_parts.device import half_on_cuda, resolve_device
         from faceswap_parts.recognition.dlib_resnet import load_dlib_face_net
-
-        from faceswap_parts.device import half_on_cuda
 
         self._device = resolve_device(self._device)
         return half_on_cuda(load_dlib_face_net(device=self._device), self._device)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# The landmark geometry lives with the landmarks; the scores below build on it (and keep these names).
-from faceswap_parts.faces.landmarks.geometry import eye_centres as eye_centres
 from faceswap_parts.faces.landmarks.geometry import eye_opening, head_pose, inter_ocular, mouth_opening
 
 

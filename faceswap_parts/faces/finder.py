@@ -30,8 +30,9 @@ class FaceFinder:
     """Find and follow the faces of consecutive frames (see the module docstring).
 
     Args:
-        detect: ``detect(frames) -> [(boxes (N, 4), scores (N,), points5 (N, 5, 2)), ...]``,
-            largest face first (:meth:`FaceDetector.detect` on a batch).
+        detect: :meth:`FaceDetector.detect` on a batch, or a callable like it:
+            ``detect(frames) -> (boxes, scores, points5)``, three lists with an
+            ``(N, 4)``, ``(N,)`` and ``(N, 5, 2)`` array per frame, largest face first.
         tracker: the :class:`FaceTracker` that follows (and smooths) the faces.
         detect_every: run ``detect`` on every K-th frame (1 = every frame).
         complete: the extraction policy (see the module docstring); needs ``verify``.
@@ -51,8 +52,10 @@ class FaceFinder:
 
     def _detections(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Detected faces per frame, reduced to the selected ones."""
+        if not frames:  # no detector call at all
+            return []
         found = []
-        for frame, (boxes, scores, points) in zip(frames, self.detect(frames) if frames else []):
+        for frame, boxes, scores, points in zip(frames, *self.detect(frames)):
             boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
             scores = np.asarray(scores, np.float32).reshape(-1)
             points = np.asarray(points, np.float32).reshape(-1, 5, 2)

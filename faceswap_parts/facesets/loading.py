@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.facesets.folder import face_folder, mask_dir
+from faceswap_parts.facesets.folder import face_folder
 from faceswap_parts.io.images import is_image_file, read_image, read_mask
 from faceswap_parts.options import LOSS_PARTS
 
@@ -31,7 +31,6 @@ from faceswap_parts.options import LOSS_PARTS
 FACE_SIZE = 256
 #: Smaller images carry too little detail to train on and are skipped.
 MIN_SIDE = 64
-EYES_DIR = mask_dir("eyes")
 
 
 @dataclass
@@ -81,8 +80,8 @@ def load_faceset(folder: str | os.PathLike, label: str = "") -> FaceSet:
     resolved = face_folder(folder, label)
     faces_dir, eyes_dir = resolved.images_dir, resolved.mask_folder("eyes")
     entries = sorted(p for p in faces_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-    part_dirs = {part: resolved.mask_folder(part) for part in LOSS_PARTS
-                 if eyes_dir is not None and resolved.mask_folder(part) is not None}
+    part_dirs = {part: folder for part in LOSS_PARTS
+                 if eyes_dir is not None and (folder := resolved.mask_folder(part)) is not None}
     parts: dict[str, list] = {part: [] for part in part_dirs}
     skipped = {"non-image files": 0, "unreadable images": 0, f"images under {MIN_SIDE} px": 0}
     images, masks, names, n_masks = [], [], [], 0

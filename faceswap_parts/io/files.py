@@ -8,9 +8,25 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from faceswap_parts.errors import FaceswapError
+
 #: Temporary files are ``.<name>.<pid>.tmp<suffix>``: hidden, per process, and
 #: ending in the target's suffix for writers that choose the format by it.
 TEMP_MARK = ".tmp"
+
+
+def check_output_path(output: str | os.PathLike, *inputs: str | os.PathLike | None) -> str:
+    """``output`` as a string, after one-line errors for an output in a missing
+    folder, a folder, or one of ``inputs`` itself (which is never overwritten)."""
+    out = Path(output)
+    if not out.parent.resolve().is_dir():
+        raise FaceswapError(f"output folder does not exist: {out.parent.resolve()}")
+    if out.is_dir():
+        raise FaceswapError(f"output path is a folder: {out}; give a file name in it")
+    for src in inputs:
+        if src is not None and out.exists() and os.path.samefile(out, src):
+            raise FaceswapError(f"refusing to overwrite the input {src}; choose another output path")
+    return os.fspath(output)
 
 
 def temp_path(path: str | os.PathLike, suffix: str | None = None) -> Path:

@@ -15,6 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.io.files import check_output_path
 from faceswap_parts.options import X264_PRESETS
 
 
@@ -118,7 +119,6 @@ class VideoReader:
 
         segment = copy.copy(self)
         segment.first_frame, segment.max_frames, segment.threads = int(first_frame), max_frames, threads
-        segment.frames_read = 0
         return segment
 
     @property
@@ -193,17 +193,6 @@ def read_frames(path: str | os.PathLike, **kwargs) -> tuple[list[np.ndarray], Vi
     return [frame for _, _, frame in reader], reader.info
 
 
-def _check_output(path: str | os.PathLike, *inputs: str | os.PathLike) -> str:
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise FaceswapError(f"output folder does not exist: {parent}")
-    for src in inputs:
-        if src is not None and os.path.exists(path) and os.path.samefile(path, src):
-            raise FaceswapError(f"refusing to overwrite the input video {src}; choose another output path")
-    return path
-
-
 class VideoWriter:
     """Write RGB frames to an H.264 (yuv420p) MP4 that browsers and Colab play inline.
 
@@ -232,7 +221,7 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int], quality: int = 7,
                  protect: tuple[str | os.PathLike, ...] = (), preset: str | None = None,
                  audio: tuple[str | os.PathLike, float] | None = None, threads: int | None = None):
-        self.path = _check_output(path, *protect)
+        self.path = check_output_path(path, *protect)
         if not 0 <= quality <= 10:
             raise FaceswapError(f"video quality must be within 0..10, got {quality}")
         if preset is not None and preset not in X264_PRESETS:

@@ -54,20 +54,16 @@ def download_from_drive_link(source: str, dest_dir: str | os.PathLike, name: str
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / name
-    try:
-        with atomic_path(target) as partial:
-            try:
-                result = gdown.download(id=file_id, output=str(partial), quiet=True)
-            except Exception as err:  # noqa: BLE001 - gdown raises many types (network, permission, HTML page)
-                result = None
-                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            else:
-                reason = "no file came back"
-            if not result or not partial.is_file():
-                raise FileNotFoundError(reason)
-    except FileNotFoundError as err:
-        raise FaceswapError(f"could not download Google Drive file {file_id} ({err}); check the network and that "
-                            "the file is shared as 'Anyone with the link', or upload the video instead") from None
+    with atomic_path(target) as partial:  # a failed download leaves nothing under the video's name
+        try:
+            result = gdown.download(id=file_id, output=str(partial), quiet=True)
+            reason = "no file came back"
+        except Exception as err:  # noqa: BLE001 - gdown raises many types (network, permission, HTML page)
+            result = None
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if not result or not partial.is_file():
+            raise FaceswapError(f"could not download Google Drive file {file_id} ({reason}); check the network and "
+                                "that the file is shared as 'Anyone with the link', or upload the video instead")
     return target
 
 

@@ -23,7 +23,6 @@ beside it (``lookalike_index.npz``) and recomputed when the set changes.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -32,8 +31,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceswap_parts.errors import FaceswapError
 from faceswap_parts.faces.alignment import similarity_matrix
 from faceswap_parts.faces.landmarks import ibug68
+from faceswap_parts.facesets.folder import face_folder, read_faces_json
 from faceswap_parts.io.files import atomic_path
 
 #: Parts the augmentation can swap, and the landmarks each one's warp is fitted to.
@@ -62,12 +63,17 @@ def _fingerprint(faceset) -> str:
     return h.hexdigest()
 
 
+def _set_folder(faceset) -> Path:
+    """The face set's own folder: the extract output holding ``aligned_faces``, or the plain folder of images."""
+    resolved = face_folder(faceset.folder)
+    return resolved.masks_root if resolved.masks_root is not None else resolved.images_dir
+
+
 def _landmarks_from_json(faceset) -> dict[str, np.ndarray]:
     """``{file name: (68,2)}`` from the extract output's ``faces.json`` (crop pixels at 256)."""
-    path = Path(faceset.folder).parent / "faces.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_faces_json(_set_folder(faceset))
+    except FaceswapError:  # not an extract output, or its faces.json is damaged: landmarks are predicted
         return {}
     if data.get("size", 256) != 256:
         return {}
@@ -147,8 +153,7 @@ class FaceIndex:
 
 def index_path(faceset) -> Path:
     """Where a face set's index is cached: beside ``aligned_faces`` in an extract output, else in the folder."""
-    folder = Path(faceset.folder)
-    return (folder.parent if folder.name == "aligned_faces" else folder) / CACHE_NAME
+    return _set_folder(faceset) / CACHE_NAME
 
 
 def build_index(faceset, device="cpu", cache: bool = True) -> FaceIndex:
