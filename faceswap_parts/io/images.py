@@ -1,6 +1,7 @@
 """Reading and writing still images as RGB ``uint8`` arrays."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -8,7 +9,6 @@ import cv2
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.io.files import write_bytes_atomic
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -74,9 +74,19 @@ def encode_image(image: np.ndarray, ext: str = ".png", jpeg_quality: int | None 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, jpeg_quality: int | None = None) -> None:
     """Write an RGB (or single-channel) ``uint8`` array; the format follows the
-    extension (see :func:`encode_image`). Written atomically: a write that
-    fails (a full disk) leaves no cut-off file, and an existing file as it was."""
-    write_bytes_atomic(path, encode_image(image, Path(path).suffix or ".png", jpeg_quality))
+    extension (see :func:`encode_image`). A write that fails (a full disk)
+    leaves no file behind. Not atomic, unlike :mod:`faceswap_parts.io.files`:
+    extraction writes thousands of new files, where a temporary file and a
+    rename each would buy nothing."""
+    data = encode_image(image, Path(path).suffix or ".png", jpeg_quality)
+    try:
+        # not ndarray.tofile: it ignores a failed flush at close, leaving 0-byte files on a full disk
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError:
+        with contextlib.suppress(OSError):  # a full disk leaves a cut-off file: remove it
+            os.unlink(path)
+        raise
 
 
 def _label(text: str, height: int, width: int, scale: float) -> np.ndarray:
