@@ -132,11 +132,14 @@ def test_start_beyond_end_and_bad_segment(video_a_3s):
         video.VideoReader(video_a_3s, start=2, end=1)
 
 
-def test_writer_refuses_input_and_missing_folder(tmp_path, video_a_3s):
+def test_writer_refuses_input_folder_and_missing_folder(tmp_path, video_a_3s):
     with pytest.raises(FaceswapError, match="refusing to overwrite"):
         video.VideoWriter(video_a_3s, 30, (64, 64), protect=(video_a_3s,))
     with pytest.raises(FaceswapError, match="does not exist"):
         video.VideoWriter(tmp_path / "nope" / "out.mp4", 30, (64, 64))
+    with pytest.raises(FaceswapError, match="output path is a folder") as err:
+        video.VideoWriter(tmp_path, 30, (64, 64))
+    assert "\n" not in str(err.value) and tmp_path.is_dir()
 
 
 def test_single_threaded_encoder_writes_the_same_frames(tmp_path):
