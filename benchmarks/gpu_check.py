@@ -126,7 +126,8 @@ def train_speed(folders, work: Path, device: str, resolution: int, capacity: str
             stream.close()
     result = {"resolution": resolution, "capacity": capacity, "precision": trainer.precision,
               "batch_size": batch_size, "augment_on_device": trainer.augment_on_device,
-              "it_per_s": round(done / elapsed, 2), "samples_per_s": round(2 * batch_size * done / elapsed, 1)}
+              "iterations": done, "seconds": float(f"{elapsed:.6g}"),
+              "it_per_s": float(f"{done / elapsed:.4g}"), "samples_per_s": float(f"{2 * batch_size * done / elapsed:.4g}")}
     if cuda:
         result["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
         result["host_syncs_per_iteration"] = syncs[0] if syncs else None

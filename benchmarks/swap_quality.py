@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from dataclasses import asdict
 import sys
 import time
 from pathlib import Path
@@ -60,12 +61,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--perceptual", choices=("on", "off"), default="on")
     p.add_argument("--perceptual-net", default="auto", help="auto, vggface2 or dlib")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--schedule", default="v2.2", help="a named schedule: v2.2 or short (v2.2 without the decoder swap)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                    help="override a TrainConfig field, e.g. --set lr_g=2e-4 --set 'w_pl=[0,0.1,0.3,0.1]'")
     p.add_argument("--parts", default="", help="convert only these parts (e.g. eyes,mouth); default: the whole face")
     p.add_argument("--blend", default="feather", help="feather or seamless, as convert --blend")
     p.add_argument("--eval-every", type=int, default=2, help="score every N-th frame of the unseen segments")
     p.add_argument("--out", default=str(ROOT / "benchmark_output" / "swap_quality"))
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep the checkpoint of every scored iteration (workdir/backups), to score them again later "
+                        "(e.g. benchmarks/mask_modes.py)")
     p.add_argument("--resume", action="store_true", help="continue the workdir in --out instead of starting afresh")
     return p.parse_args(argv)
 
@@ -204,15 +209,25 @@ def plot_curves(points: list[dict], reencoded: dict, path: Path, title: str) -> 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    result = run(args)
+    if result is None:
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict | None:
+    """The whole benchmark for parsed ``args``: the result dict (the last
+    stdout line of :func:`main`), or None after a one-line error on stderr."""
     for video in (args.video_a, args.video_b):
         if not Path(video).is_file():
             print(f"video not found: {video} (the benchmark needs ../shared/data)", file=sys.stderr)
-            return 2
+            return None
     if args.every < 1 or args.iterations < args.every:
         print("--every must be >= 1 and at most --iterations", file=sys.stderr)
-        return 2
+        return None
 
-    from faceswap_parts.config import ModelConfig, TrainConfig, parse_overrides
+    from faceswap_parts.config import SCHEDULES, ModelConfig, TrainConfig, parse_overrides
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
     from faceswap_parts.faces.detection import FaceDetector
     from faceswap_parts.io.images import write_image
@@ -244,21 +259,47 @@ def main(argv=None) -> int:
         "model": ModelConfig(resolution=args.resolution, capacity=args.capacity).to_dict(),
         "batch_size": args.batch_size, "device": args.device, "precision": args.precision,
         "perceptual": args.perceptual == "on", "perceptual_net": args.perceptual_net, "seed": args.seed,
-        "preview_interval": args.every, "save_interval": args.every, "backup_interval": 0, "progress": False,
+        "schedule": [asdict(p) for p in SCHEDULES[args.schedule]()],
+        "preview_interval": args.every, "save_interval": min(args.every, 500),
+        "backup_interval": args.every if args.keep_checkpoints else 0, "keep_backups": 1000, "progress": False,
         **parse_overrides(args.set)})
     trainer = Trainer(config)
 
     detector = FaceDetector(device=args.device)
     sources = {d: middle_frame(out / f"reencoded_{t[3]}.mp4") for d, t in tests.items()}
     boxes = {d: detector.detect(f)[0][0] for d, f in sources.items()}
-    sheet_rows, points, cpu_s, wall_s = [], [], 0.0, 0.0
+    # Scored points and the training time behind them survive a kill: --resume goes on from the
+    # checkpoint with the time recorded at its save, and keeps the points already scored.
+    points_file, clock_file = out / "points.jsonl", out / "train_clock.json"
+    if not args.resume:
+        for stale in (points_file, clock_file):
+            stale.unlink(missing_ok=True)
+    points = [json.loads(line) for line in points_file.read_text().splitlines()] if points_file.is_file() else []
+    points = [p for p in points if p["iteration"] <= trainer.iteration]
+    clock = json.loads(clock_file.read_text()) if clock_file.is_file() else {}
+    cpu_s, wall_s = (clock["cpu_s"], clock["wall_s"]) if clock.get("iteration") == trainer.iteration else \
+        ((points[-1]["train_cpu_s"], points[-1]["train_wall_s"]) if points else (0.0, 0.0))
+    sheet_rows = []
+    for point in points:
+        sheet_rows.append((f"it {point['iteration']}", [tile for d in tests for tile in (
+            face_crop(sources[d], boxes[d]),
+            face_crop(middle_frame(out / "converted" / f"{d}_{point['iteration']:06d}.mp4"), boxes[d]))]))
     checkpoints = list(range(args.every, args.iterations + 1, args.every))
     if checkpoints[-1] != args.iterations:
         checkpoints.append(args.iterations)
+    checkpoints = [c for c in checkpoints if c > (points[-1]["iteration"] if points else 0)]
+
+    def on_iteration(progress, stop_at, c0, w0):
+        if progress.iteration % config.save_interval == 0:  # just saved: record the time it took to get here
+            clock_file.write_text(json.dumps({"iteration": progress.iteration,
+                                              "cpu_s": cpu_s + time.process_time() - c0,
+                                              "wall_s": wall_s + time.perf_counter() - w0}))
+        return False if progress.iteration >= stop_at else None
+
     for stop_at in checkpoints:
         if trainer.iteration < stop_at:
             c0, w0 = time.process_time(), time.perf_counter()
-            trainer.train(args.iterations, callback=lambda p, s=stop_at: False if p.iteration >= s else None)
+            trainer.train(args.iterations, callback=lambda p, s=stop_at, c=c0, w=w0: on_iteration(p, s, c, w))
             cpu_s += time.process_time() - c0
             wall_s += time.perf_counter() - w0
         point = {"iteration": trainer.iteration, "train_cpu_s": round(cpu_s, 1), "train_wall_s": round(wall_s, 1)}
@@ -277,19 +318,21 @@ def main(argv=None) -> int:
             tiles += [face_crop(sources[direction], boxes[direction]),
                       face_crop(middle_frame(swapped), boxes[direction])]
         points.append(point)
+        with open(points_file, "a") as f:
+            f.write(json.dumps(point) + "\n")
         sheet_rows.append((f"it {trainer.iteration}", tiles))
         print(json.dumps(point), flush=True)
         write_image(out / "contact_sheet.png", contact_sheet(
             sheet_rows, ["A (unseen)", "A -> B", "B (unseen)", "B -> A"]))
         plot_curves(points, reencoded, out / "curves.png",
-                    f"swap quality on unseen frames: {args.resolution} px {args.capacity}, "
+                    f"swap quality on unseen frames: {args.resolution} px {trainer.model.config.capacity}, "
                     f"perceptual {args.perceptual} ({trainer.perceptual_net or 'not loaded'})")
 
     result = {
         "config": {"iterations": args.iterations, "every": args.every, "resolution": args.resolution,
-                   "capacity": args.capacity, "batch_size": args.batch_size, "device": str(trainer.device),
+                   "capacity": trainer.model.config.capacity, "batch_size": args.batch_size, "device": str(trainer.device),
                    "precision": trainer.precision, "perceptual": args.perceptual,
-                   "perceptual_net": trainer.perceptual_net or None, "seed": args.seed,
+                   "perceptual_net": trainer.perceptual_net or None, "seed": args.seed, "schedule": args.schedule,
                    "overrides": parse_overrides(args.set), "eval_every": args.eval_every,
                    "parts": args.parts, "blend": args.blend,
                    "faces": {k: len(list((v / "aligned_faces").glob("*.png"))) for k, v in faces.items()},
@@ -297,8 +340,7 @@ def main(argv=None) -> int:
         "reencoded": reencoded,
         "points": points,
     }
-    print(json.dumps(result))
-    return 0
+    return result
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Training speed on this CPU: fp32 vs bf16 autocast, 64 px lite and standard, batch 8.
+"""Training speed on this CPU: fp32 vs bf16 autocast, 64 px quick, lite and standard, batch 8.
 
 Prints one JSON object as the last stdout line::
 
@@ -168,6 +168,10 @@ def main() -> None:
     parser.add_argument("--curve-iterations", type=int, default=300)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "faceswap_parts_curves",
                         help="where --curves writes its PNG and JSON")
+    parser.add_argument("--capacities", default="quick,lite,standard", help="comma-separated (default: all three)")
+    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated (default: fp32,bf16)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run every configuration N times, alternating, and report each run (noisy machines)")
     parser.add_argument("--one", nargs=2, metavar=("CAPACITY", "PRECISION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -178,16 +182,22 @@ def main() -> None:
         return
     peaks = {"fp32": gemm_peak(torch.float32), "bf16": gemm_peak(torch.bfloat16)}
     runs = []
-    for capacity in ("lite", "standard"):
-        for precision in ("fp32", "bf16"):
-            proc = subprocess.run([sys.executable, __file__, "--one", capacity, precision, "--iters", str(args.iters)],
-                                  capture_output=True, text=True, check=True)
-            run = json.loads(proc.stdout.strip().splitlines()[-1])
-            run["utilisation"] = run["achieved_gflops"] / peaks[precision]
-            print(f"{capacity:8s} {precision}: {run['it_per_s']:.2f} it/s, {run['achieved_gflops']:.0f} GFLOP/s "
-                  f"({run['utilisation']:.0%} of peak), data {run['data_ms_per_batch']:.0f} ms/batch", file=sys.stderr)
-            runs.append(run)
-    print(json.dumps({"gemm_peak_gflops": peaks, "runs": runs}))
+    configs = [(c, p) for c in args.capacities.split(",") for p in args.precisions.split(",")]
+    for capacity, precision in [cp for _ in range(args.repeat) for cp in configs]:
+        proc = subprocess.run([sys.executable, __file__, "--one", capacity, precision, "--iters", str(args.iters)],
+                              capture_output=True, text=True, check=True)
+        run = json.loads(proc.stdout.strip().splitlines()[-1])
+        run["utilisation"] = run["achieved_gflops"] / peaks[precision]
+        print(f"{capacity:8s} {precision}: {run['it_per_s']:.2f} it/s, {run['achieved_gflops']:.0f} GFLOP/s "
+              f"({run['utilisation']:.0%} of peak), data {run['data_ms_per_batch']:.0f} ms/batch", file=sys.stderr)
+        runs.append(run)
+    ratios = {}
+    for precision in args.precisions.split(","):
+        by = {c: [r["samples_per_s"] for r in runs if r["capacity"] == c and r["precision"] == precision]
+              for c in args.capacities.split(",")}
+        if by.get("quick") and by.get("lite"):
+            ratios[f"quick_over_lite_{precision}"] = [round(q / w, 2) for q, w in zip(by["quick"], by["lite"])]
+    print(json.dumps({"gemm_peak_gflops": peaks, "runs": runs, "ratios": ratios}))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import warnings
 from faceswap_parts import __version__
 from faceswap_parts.errors import FaceswapError, FaceswapWarning, os_error_reason
 
-COMMANDS = ("extract", "masks", "train", "convert", "evaluate", "demo")
+COMMANDS = ("extract", "masks", "train", "convert", "evaluate", "demo", "weights")
 
 
 def build_parser() -> argparse.ArgumentParser:

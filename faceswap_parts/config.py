@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, FACE_COVERAGE, GAN_LOSSES, NORMS,
-                                    PERCEPTUAL_NETS, PRECISIONS, RESOLUTIONS)
+from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, FACE_COVERAGE, GAN_LOSSES, INIT_PARTS,
+                                    NORMS, PERCEPTUAL_NETS, PRECISIONS, RESOLUTIONS, SCHEDULE_NAMES)
 
 
 @dataclass
@@ -77,6 +77,21 @@ def v22_schedule() -> list[Phase]:
     ]
 
 
+def short_schedule() -> list[Phase]:
+    """v2.2's schedule without its decoder swap, for runs of a few thousand iterations.
+
+    The swap at 8/10 of the run is the original's design for tens of
+    thousands of iterations; in a short run the last fifth then re-learns
+    each identity from the other's decoder and undoes much of what the run
+    learned (docs/quality.md). Everything else is :func:`v22_schedule`.
+    """
+    return [Phase(**{**asdict(p), "swap_decoders": False}) for p in v22_schedule()]
+
+
+#: Named schedules (``train --schedule``, the notebooks' form).
+SCHEDULES = dict(zip(SCHEDULE_NAMES, (v22_schedule, short_schedule)))
+
+
 @dataclass
 class TrainConfig:
     """Everything about a training run except the architecture (``model``).
@@ -126,6 +141,14 @@ class TrainConfig:
     parts_augment: str = ""
     parts_prob: float = 0.25
     parts_knn: int = 5
+    # a new run started from another model's weights (``train --init-from``): its workdir or checkpoint
+    # file, and which networks (INIT_PARTS); the iteration count and the optimisers start afresh, and the
+    # checkpoint records the source's iteration and digest beside these
+    init_from: str = ""
+    init_parts: str = "all"
+    # pretraining (``train --pretrain DIR ...``): both identities draw from the pool of these face
+    # folders, so each decoder learns every face: a starting point for later pairs (--init-from)
+    pretrain_dirs: list = field(default_factory=list)
     # bookkeeping
     preview_interval: int = 250
     save_interval: int = 500
@@ -156,6 +179,11 @@ class TrainConfig:
             raise FaceswapError(f"--parts-prob must be within [0, 1], got {self.parts_prob}")
         if self.parts_knn < 1:
             raise FaceswapError(f"--parts-knn must be >= 1, got {self.parts_knn}")
+        if self.init_parts not in INIT_PARTS:
+            raise FaceswapError(f"--init-parts must be one of {', '.join(INIT_PARTS)}, got {self.init_parts!r}")
+        self.pretrain_dirs = [str(d) for d in self.pretrain_dirs]
+        if self.pretrain_dirs and self.parts_augment:
+            raise FaceswapError("--parts-augment swaps parts between two people; a --pretrain pool has no pair")
         if self.augment not in AUGMENT_ON:
             raise FaceswapError(f"augment must be one of {', '.join(AUGMENT_ON)}, got {self.augment!r}")
         if self.precision not in PRECISIONS:
@@ -191,7 +219,7 @@ def parse_augment_parts(parts) -> tuple[str, ...]:
 
 
 #: TrainConfig fields that have options of their own, or are not training settings.
-_NOT_SETTABLE = {"a_dir", "b_dir", "workdir", "model", "progress"}
+_NOT_SETTABLE = {"a_dir", "b_dir", "workdir", "model", "progress", "init_from", "init_parts", "pretrain_dirs"}
 
 
 def parse_overrides(pairs: list[str] | tuple = (), config_file: str | None = None) -> dict:

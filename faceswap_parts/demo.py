@@ -122,26 +122,39 @@ def make_demo_clips(out_dir: str | os.PathLike, n_frames: int = 75, fps: float =
 
 @dataclass
 class DemoSettings:
-    """Sizes of a demo run: clip length and training length."""
+    """Sizes of a demo run: clip length, what is trained on, and for how long."""
 
-    frames: int = 75          # per clip (3 s at 25 fps)
+    frames: int = 100         # per clip (4 s at 25 fps)
     fps: float = 25.0
     size: int = 256           # clip frame side
-    iterations: int = 300
-    batch_size: int = 4  # small: on a CPU more iterations show more than bigger batches
-    preview_interval: int = 50
-    #: Training stops (and saves) after this many seconds even before
-    #: ``iterations``, so the demo ends in minutes on a slow CPU; running the
-    #: demo again resumes training.
-    train_budget_s: float | None = 360.0
+    #: faces are extracted from the clips' first seconds; the rest is what is converted and scored
+    train_seconds: float = 3.0
+    capacity: str = "quick"
+    schedule: str = "short"
+    batch_size: int = 8
+    #: the pretrained model: both people's faces in one pool, both decoders seeing every face
+    pretrain_iterations: int = 300
+    #: what the pair takes from it (``train --init-parts``)
+    init_parts: str = "encoder"
+    iterations: int = 900
+    preview_interval: int = 100
+    #: Each training stops (and saves) after this many seconds even before its
+    #: iterations, so the demo ends in minutes on a slow CPU; running the demo
+    #: again resumes both.
+    pretrain_budget_s: float | None = 90.0
+    train_budget_s: float | None = 300.0
     self_attention: bool = True
+    mask: str = "learned"
+    #: further :class:`TrainConfig` fields for both trainings (learning rates, augmentation...)
+    train_settings: dict = field(default_factory=dict)
 
     @classmethod
     def for_mode(cls, fast: bool) -> "DemoSettings":
         """The full demo, or the tiny one used by tests (``FACESWAP_FAST=1`` / ``--fast``)."""
         if fast:
-            return cls(frames=16, fps=8.0, size=192, iterations=2, batch_size=2, preview_interval=2,
-                       train_budget_s=None, self_attention=False)
+            return cls(frames=24, fps=8.0, size=192, train_seconds=2.0, batch_size=2, pretrain_iterations=2,
+                       iterations=2, preview_interval=2, pretrain_budget_s=None, train_budget_s=None,
+                       self_attention=False)
         return cls()
 
 
@@ -154,89 +167,118 @@ class DemoResult:
     preview: Path
     training_preview: Path | None
     seconds: dict = field(default_factory=dict)
-    #: ``evaluate``'s scores of the swapped clip (``report.json`` in ``workdir/report``)
+    #: ``evaluate``'s scores of the swapped frames the model never trained on (``report.json`` in ``workdir/report``)
     scores: dict = field(default_factory=dict)
+    iterations: dict = field(default_factory=dict)  # "pretrain" and "pair": where each training stopped
 
 
-HONEST_NOTE = ("This is a pipeline check, not a quality result: two animated photos and {iterations} "
-               "iterations of a lite 64 px model. Real swaps need minutes of video per person and "
-               "tens of thousands of iterations on a GPU.")
+HONEST_NOTE = ("What this shows: {pretrain} pretraining and {iterations} pair iterations of a {capacity} 64 px "
+               "model on two animated photos, scored on frames it never trained on. A real pair of videos, with "
+               "many poses and expressions, needs far longer training (docs/quality.md).")
+
+
+def _train(config, iterations: int, budget_s: float | None):
+    """Train ``config`` towards ``iterations`` for at most ``budget_s`` seconds; ``(trainer, result)``."""
+    from faceswap_parts.training import Trainer
+
+    trainer = Trainer(config)
+    deadline = None if budget_s is None else time.perf_counter() + budget_s
+    result = trainer.train(iterations,
+                           callback=lambda p: None if deadline is None or time.perf_counter() < deadline else False)
+    return trainer, result
 
 
 def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, device: str = "auto",
-             log=print) -> DemoResult:
-    """Run extract -> masks -> train -> convert on two synthetic clips.
+             log=print, settings: DemoSettings | None = None) -> DemoResult:
+    """Run extract -> masks -> pretrain -> train -> convert -> evaluate on two synthetic clips.
 
     Needs no network and no user data. Writes everything under ``workdir``
-    (clips, face sets, the model, ``swap_AtoB.mp4`` and ``preview.png``).
-    Training resumes from ``workdir/model`` when run again.
+    (clips, face sets, the pretrained model, the pair's model, ``swap_AtoB.mp4``
+    and ``preview.png``). Faces come from the clips' first
+    ``settings.train_seconds``; the score is of the rest, which no model saw.
+    Both trainings resume from ``workdir`` when the demo runs again.
     """
-    from faceswap_parts.config import ModelConfig
+    from dataclasses import asdict
+
+    from faceswap_parts.config import SCHEDULES, ModelConfig
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
     from faceswap_parts.evaluation import evaluate_videos
     from faceswap_parts.extraction import extract_video
     from faceswap_parts.facesets.masks import make_masks
-    from faceswap_parts.training import TrainConfig, Trainer
+    from faceswap_parts.training import TrainConfig
 
-    settings = DemoSettings.for_mode(fast)
+    settings = settings or DemoSettings.for_mode(fast)
     workdir = Path(workdir)
     if workdir.exists() and not workdir.is_dir():
         raise FaceswapError(f"--workdir {workdir} is a file; give a folder (it is created if missing)")
     workdir.mkdir(parents=True, exist_ok=True)
-    seconds = {}
+    seconds, reached = {}, {}
 
     t0 = time.perf_counter()
     clip_a, clip_b = make_demo_clips(workdir / "clips", settings.frames, settings.fps, settings.size)
     seconds["clips"] = time.perf_counter() - t0
-    log(f"[1/4] synthetic clips: {clip_a} (Grace Hopper), {clip_b} (astronaut Eileen Collins)")
+    log(f"[1/5] synthetic clips: {clip_a} (Grace Hopper), {clip_b} (astronaut Eileen Collins)")
 
     t0 = time.perf_counter()
     faces = {}
     for label, clip in (("A", clip_a), ("B", clip_b)):
         faces[label] = workdir / "faces" / label
-        extract_video(clip, faces[label], device=device, overwrite=True, progress=False)
+        extract_video(clip, faces[label], end=settings.train_seconds, device=device, overwrite=True, progress=False)
         # 68-point landmark masks replace extraction's eye masks (training weights the eyes with them).
         make_masks(faces[label], parts="eyes,mouth", device=device, progress=False)
     seconds["extract"] = time.perf_counter() - t0
-    log(f"[2/4] faces and masks: {faces['A']}, {faces['B']}")
+    log(f"[2/5] faces of the first {settings.train_seconds:g} s and their masks: {faces['A']}, {faces['B']}")
+
+    common = dict(model=ModelConfig(resolution=64, capacity=settings.capacity, self_attention=settings.self_attention),
+                  batch_size=settings.batch_size, schedule=[asdict(p) for p in SCHEDULES[settings.schedule]()],
+                  perceptual=False,  # its weights need a download; the demo must run offline
+                  preview_interval=settings.preview_interval, save_interval=settings.preview_interval,
+                  backup_interval=0, device=device, progress=not fast, **settings.train_settings)
+    t0 = time.perf_counter()
+    pretrained = workdir / "pretrained"
+    _, result = _train(TrainConfig(pretrain_dirs=[str(faces["A"]), str(faces["B"])], workdir=str(pretrained),
+                                   **common), settings.pretrain_iterations, settings.pretrain_budget_s)
+    reached["pretrain"] = result.iteration
+    seconds["pretrain"] = time.perf_counter() - t0
+    log(f"[3/5] pretrained on both people's faces (one pool, both decoders) to iteration {result.iteration}: "
+        f"{pretrained / 'checkpoint.pt'}")
 
     t0 = time.perf_counter()
-    model = ModelConfig(resolution=64, capacity="lite", self_attention=settings.self_attention)
-    config = TrainConfig(a_dir=str(faces["A"]), b_dir=str(faces["B"]), workdir=str(workdir / "model"),
-                         model=model, batch_size=settings.batch_size,
-                         perceptual=False,  # its weights need a download; the demo must run offline
-                         preview_interval=settings.preview_interval, save_interval=settings.preview_interval,
-                         backup_interval=0, device=device, progress=not fast)
-    trainer = Trainer(config)
-    deadline = None if settings.train_budget_s is None else t0 + settings.train_budget_s
-    result = trainer.train(settings.iterations,
-                           callback=lambda p: None if deadline is None or time.perf_counter() < deadline else False)
+    trainer, result = _train(TrainConfig(a_dir=str(faces["A"]), b_dir=str(faces["B"]), workdir=str(workdir / "model"),
+                                         init_from=str(pretrained), init_parts=settings.init_parts, **common),
+                             settings.iterations, settings.train_budget_s)
+    reached["pair"] = result.iteration
     seconds["train"] = time.perf_counter() - t0
     budget_note = (f" (stopped by the {settings.train_budget_s / 60:.0f}-minute training budget; run the demo "
                    f"again to continue towards {settings.iterations})" if result.stopped_early else "")
-    log(f"[3/4] trained to iteration {result.iteration}: {workdir / 'model' / 'checkpoint.pt'}{budget_note}")
+    log(f"[4/5] trained the pair from the pretrained {settings.init_parts} to iteration {result.iteration}: "
+        f"{workdir / 'model' / 'checkpoint.pt'}{budget_note}")
 
     t0 = time.perf_counter()
+    model = trainer.model.eval()
     video = workdir / "swap_AtoB.mp4"
-    converter = VideoConverter(trainer.model.eval(), ConverterConfig(direction="AtoB", device=device,
-                                                                     progress_bar=not fast))
-    converter.convert(clip_a, video)
+    options = dict(direction="AtoB", device=device, progress_bar=not fast, mask=settings.mask)
+    VideoConverter(model, ConverterConfig(**options)).convert(clip_a, video)
+    unseen = workdir / "unseen_AtoB.mp4"  # what the score is of: the seconds no model trained on
+    VideoConverter(model, ConverterConfig(start=settings.train_seconds, **options)).convert(clip_a, unseen)
     preview = workdir / "preview.png"
-    write_image(preview, side_by_side_frame(clip_a, video))
+    write_image(preview, side_by_side_frame(clip_a, video, at=(1 + settings.train_seconds * settings.fps
+                                                               / settings.frames) / 2))
     seconds["convert"] = time.perf_counter() - t0
-    log(f"[4/4] swapped video: {video}\n      preview (input | output): {preview}")
+    log(f"[5/5] swapped video: {video}\n      preview (input | output, an unseen frame): {preview}")
 
     t0 = time.perf_counter()
-    report = evaluate_videos(clip_a, video, faces["A"], faces["B"], out=workdir / "report", device=device,
-                             progress=False)
+    report = evaluate_videos(clip_a, unseen, faces["A"], faces["B"], out=workdir / "report", device=device,
+                             start=settings.train_seconds, progress=False)
     scores = {k: report[k] for k in ("identity_transfer_rate", "landmark_error", "stability_ratio", "coverage")}
     seconds["evaluate"] = time.perf_counter() - t0
-    log(f"      evaluate: identity transfer {_percent(scores['identity_transfer_rate'])} of frames look more like "
-        f"B than A (coverage {_percent(scores['coverage'])}); report: {workdir / 'report' / 'report.html'}")
+    log(f"      evaluate, on the {settings.frames / settings.fps - settings.train_seconds:g} s no model trained on: "
+        f"identity transfer {_percent(scores['identity_transfer_rate'])} of frames look more like B than A "
+        f"(coverage {_percent(scores['coverage'])}); report: {workdir / 'report' / 'report.html'}")
     training_preview = workdir / "model" / "preview_latest.png"
-    log(HONEST_NOTE.format(iterations=result.iteration))
+    log(HONEST_NOTE.format(pretrain=reached["pretrain"], iterations=reached["pair"], capacity=settings.capacity))
     return DemoResult(workdir, video, preview, training_preview if training_preview.is_file() else None, seconds,
-                      scores)
+                      scores, reached)
 
 
 def _percent(x: float | None) -> str:

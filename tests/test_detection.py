@@ -4,6 +4,7 @@ no-face frames and the weights lookup/download."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -253,7 +254,7 @@ def weight_mirror(tmp_path, monkeypatch):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for net in weights.NETS:
-        shutil.copy(weights.installed_weight_path(net), mirror / f"{net}.pt")
+        shutil.copy(weights.weight_path(net), mirror / f"{net}.pt")
     monkeypatch.setattr(weights, "find_spec", lambda name: None)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(weights, "BASE_URLS", [mirror.as_uri() + "/"])
@@ -262,8 +263,10 @@ def weight_mirror(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def installed_weights():
-    if weights.installed_weight_path("pnet") is None:
-        pytest.skip("facenet-pytorch (the weight files) is not installed")
+    try:
+        weights.weight_path("pnet")
+    except FaceswapError as err:
+        pytest.skip(f"no MTCNN weights here ({err})")
 
 
 def test_weights_are_downloaded_and_verified_without_facenet_pytorch(installed_weights, weight_mirror, tmp_path,
@@ -280,7 +283,7 @@ def test_weights_with_a_wrong_checksum_are_rejected(installed_weights, weight_mi
     (weight_mirror / "rnet.pt").write_bytes(b"not the weights")
     with pytest.raises(FaceswapError, match="checksum") as err:
         weights.weight_path("rnet")
-    assert "pip install --no-deps facenet-pytorch==2.6.0" in str(err.value)
+    assert weights.INSTALL_HINT in str(err.value)
     assert not (tmp_path / "torch" / "faceswap_parts" / "mtcnn_rnet.pt").exists()
 
 
@@ -289,7 +292,62 @@ def test_missing_weights_give_a_one_line_error_naming_the_install_command(instal
     with pytest.raises(FaceswapError) as err:
         FaceDetector(device="cpu")
     message = str(err.value)
-    assert "\n" not in message and message.endswith("pip install --no-deps facenet-pytorch==2.6.0")
+    assert "\n" not in message and message.endswith("faceswap-parts weights")
+
+
+def _wheel(path, sources, replace=None):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("facenet_pytorch/__init__.py", "")
+        for net in weights.NETS:
+            data = (replace or {}).get(net) or sources[net].read_bytes()
+            archive.writestr(f"facenet_pytorch/data/{net}.pt", data)
+    return path
+
+
+def test_the_weights_command_fills_the_cache_from_the_wheel_without_installing_it(installed_weights, weight_mirror,
+                                                                                  tmp_path, astronaut, capsys):
+    from faceswap_parts.cli import main
+
+    sources = {net: weight_mirror / f"{net}.pt" for net in weights.NETS}
+    wheel = _wheel(tmp_path / "facenet_pytorch-2.6.0-py3-none-any.whl", sources)
+    assert main(["weights", "--wheel", str(wheel)]) == 0
+    assert "MTCNN weights ready in" in capsys.readouterr().out
+    blobs = {net: path.read_bytes() for net, path in sources.items()}
+    shutil.rmtree(weight_mirror)  # no download possible: the cache alone must serve
+    cache = tmp_path / "torch" / "faceswap_parts"
+    for net in weights.NETS:
+        assert weights.weight_path(net) == cache / weights.cached_name(net)
+        assert weights.weight_path(net).read_bytes() == blobs[net]
+    _assert_reference(FaceDetector(device="cpu").detect(astronaut), "astronaut")
+
+
+def test_a_wrong_wheel_writes_nothing(installed_weights, weight_mirror, tmp_path, capsys):
+    from faceswap_parts.cli import main
+
+    sources = {net: weight_mirror / f"{net}.pt" for net in weights.NETS}
+    bad = _wheel(tmp_path / "bad.whl", sources, replace={"onet": b"tampered"})
+    assert main(["weights", "--wheel", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "data/onet.pt fails its SHA-256 check; nothing was written" in err and "\n" not in err.strip()
+    assert not (tmp_path / "torch" / "faceswap_parts").exists()
+    (tmp_path / "notazip.whl").write_bytes(b"plain text")
+    assert main(["weights", "--wheel", str(tmp_path / "notazip.whl")]) == 1
+    assert "is not a facenet-pytorch wheel" in capsys.readouterr().err
+
+
+def test_the_wheel_is_downloaded_with_pip_into_a_temporary_folder(installed_weights, weight_mirror, tmp_path):
+    sources = {net: weight_mirror / f"{net}.pt" for net in weights.NETS}
+    asked = []
+
+    def download(requirement, folder):
+        asked.append(requirement)
+        return _wheel(Path(folder) / "facenet_pytorch-2.6.0-py3-none-any.whl", sources)
+
+    paths = weights.fetch_from_wheel(download=download)
+    assert asked == [weights.WHEEL] and set(paths) == set(weights.NETS)
+    assert all(p.parent == tmp_path / "torch" / "faceswap_parts" for p in paths.values())
 
 
 def test_every_frame_of_a_real_clip_has_one_steady_face(video_a_3s):

@@ -102,12 +102,11 @@ def test_sigterm_saves_a_checkpoint_and_says_so(real_facesets, tmp_path):
         if line.startswith("device "):
             break
     assert lines and lines[-1].startswith("device "), (lines, proc.stderr.read())
-    time.sleep(5)  # a few iterations
+    time.sleep(5)  # a few iterations where the machine is quiet; none is fine on a loaded one
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     state = load_checkpoint(workdir / "checkpoint.pt")
-    assert state["iteration"] >= 1
     assert f"stopped at iteration {state['iteration']} of 100000; checkpoint saved" in err
     assert "Traceback" not in err
 

@@ -30,7 +30,10 @@ def test_every_step_runs_on_the_cpu(tmp_path):
     assert report["ok"] is True
     assert report["extraction"]["frames"] == 16 and report["extraction"]["fps"] > 0
     (run,) = report["training"]
-    assert run["it_per_s"] > 0 and run["samples_per_s"] == pytest.approx(4 * run["it_per_s"], rel=0.05)
+    # both rates come from the same count and time: compare them to what those give, unrounded
+    assert run["iterations"] >= 2 and run["seconds"] > 0
+    assert run["it_per_s"] == pytest.approx(run["iterations"] / run["seconds"], rel=1e-3)
+    assert run["samples_per_s"] == pytest.approx(2 * 2 * run["iterations"] / run["seconds"], rel=1e-3)
     assert report["finite"] == {**report["finite"], "iterations": 3, "finite": True}
     assert report["kill_resume"]["resumed_to"] == report["kill_resume"]["killed_after"] + 5
     assert report["conversion"]["frames"] == 8 and report["conversion"]["fps"] > 0

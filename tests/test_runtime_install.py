@@ -13,11 +13,11 @@ def plan(present, dlib_ok=True, **kwargs):
     return ri.install_plan(has=lambda m: m in present, dlib_ok=lambda: dlib_ok, **kwargs)
 
 
-def test_stock_colab_gets_weights_models_and_the_poller_only():
+def test_stock_colab_gets_models_and_the_poller_only():
     steps = plan(COLAB, dlib_ok=True)
-    assert steps == [["--no-deps", ri.FACENET_WEIGHTS], ["jupyter-ui-poll>=1.0", ri.DLIB_MODELS]]
+    assert steps == [["jupyter-ui-poll>=1.0", ri.DLIB_MODELS]]
     flat = [a for step in steps for a in step]
-    assert not any(a.startswith(("ipywidgets", "dlib-bin", "-U", "--upgrade", "--force")) for a in flat)
+    assert not any(a.startswith(("ipywidgets", "dlib-bin", "facenet", "-U", "--upgrade", "--force")) for a in flat)
 
 
 def test_without_dlib_the_wheel_comes_too():
@@ -28,16 +28,18 @@ def test_without_dlib_the_wheel_comes_too():
 
 def test_a_complete_runtime_installs_nothing(capsys):
     calls = []
-    everything = {"facenet_pytorch", "face_recognition_models", *ri.NOTEBOOK_HELPERS}
-    assert ri.install_runtime(pip=calls.append, has=lambda m: m in everything, dlib_ok=lambda: True) == []
+    everything = {"face_recognition_models", *ri.NOTEBOOK_HELPERS}
+    assert ri.install_runtime(pip=calls.append, has=lambda m: m in everything, dlib_ok=lambda: True,
+                              weights_ready=lambda: True, fetch_weights=lambda: calls.append("fetch")) == []
     assert calls == [] and "everything faceswap-parts needs is installed" in capsys.readouterr().out
 
 
 def test_install_runtime_runs_pip_for_each_step_and_reports(capsys):
     calls = []
-    installed = ri.install_runtime(pip=calls.append, has=lambda m: m in COLAB, dlib_ok=lambda: True)
-    assert calls == plan(COLAB)
-    assert installed == [ri.FACENET_WEIGHTS, "jupyter-ui-poll>=1.0", ri.DLIB_MODELS]
+    installed = ri.install_runtime(pip=calls.append, has=lambda m: m in COLAB, dlib_ok=lambda: True,
+                                   weights_ready=lambda: False, fetch_weights=lambda: calls.append("fetch"))
+    assert calls == ["fetch", *plan(COLAB)]
+    assert installed == [ri.MTCNN_WEIGHTS, "jupyter-ui-poll>=1.0", ri.DLIB_MODELS]
     assert "nothing already installed was replaced" in capsys.readouterr().out
 
 
@@ -57,4 +59,17 @@ def test_pip_failure_stops_with_the_error():
         raise RuntimeError("pip failed")
 
     with pytest.raises(RuntimeError):
-        ri.install_runtime(pip=failing, has=lambda m: False, dlib_ok=lambda: False)
+        ri.install_runtime(pip=failing, has=lambda m: False, dlib_ok=lambda: False, weights_ready=lambda: True)
+
+
+def test_mtcnn_weights_ready_sees_the_verified_cache(tmp_path, monkeypatch):
+    from faceswap_parts.faces.detection import weights
+
+    monkeypatch.setattr(weights, "find_spec", lambda name: None)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert ri.mtcnn_weights_ready() is False
+    folder = tmp_path / "faceswap_parts"
+    folder.mkdir()
+    for net in weights.NETS:
+        (folder / weights.cached_name(net)).write_bytes(b"not the weights")
+    assert ri.mtcnn_weights_ready() is False  # present but wrong: fetched again

@@ -14,14 +14,18 @@ SCORES = ("identity_transfer_rate", "mean_distance_to_a", "mean_distance_to_b", 
           "stability_ratio", "flicker_ratio", "coverage", "seam_score")
 
 
+def run_benchmark(video_a, video_b, out, *extra):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "swap_quality.py"), "--video-a", str(video_a),
+         "--video-b", str(video_b), "--a-split", "2", "--b-split", "2", "--every", "2",
+         "--batch-size", "2", "--perceptual", "off", "--eval-every", "3", "--device", "cpu", "--out", str(out),
+         "--set", "workers=1", *extra],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
 def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path):
     out = tmp_path / "bench"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "swap_quality.py"), "--video-a", str(video_a_3s),
-         "--video-b", str(video_b_3s), "--a-split", "2", "--b-split", "2", "--iterations", "3", "--every", "2",
-         "--batch-size", "2", "--perceptual", "off", "--eval-every", "3", "--device", "cpu", "--out", str(out),
-         "--set", "workers=1"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "3")
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(result) == {"config", "reencoded", "points"}
@@ -45,3 +49,13 @@ def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path)
     assert sheet.shape[1] > 4 * 160 and sheet.shape[0] > 2 * 160  # a header and two checkpoint rows
     assert sorted(p.name for p in (out / "converted").iterdir()) == [
         "AtoB_000002.mp4", "AtoB_000003.mp4", "BtoA_000002.mp4", "BtoA_000003.mp4"]
+    # --resume goes on from the checkpoint: the points already scored are kept, not scored again,
+    # and the training time goes on from what they recorded
+    proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "5", "--resume", "--capacity", "quick",
+                         "--schedule", "short")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    resumed = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [p["iteration"] for p in resumed["points"]] == [2, 3, 4, 5]
+    assert resumed["points"][:2] == result["points"]
+    assert resumed["points"][2]["train_cpu_s"] > result["points"][1]["train_cpu_s"]
+    assert resumed["config"]["capacity"] == "lite"  # the architecture is the checkpoint's

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from faceswap_parts.options import (BLENDS, CAPACITIES, COLOR_MODES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
+from faceswap_parts.options import (BLENDS, CAPACITIES, COLOR_MODES, CONVERT_MASKS, SCHEDULE_NAMES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
                                     DETECTION_THRESHOLDS, DIRECTIONS, LANDMARK_BACKENDS,
                                     MIN_FACE, OUTPUT_TYPES, PERCEPTUAL_NETS, PRECISIONS, RESOLUTIONS,
                                     SMOOTHING_METHODS)
@@ -159,7 +159,8 @@ def options(values) -> str:
 OPTION_VALUES = {name: options(values) for name, values in (
     ("LANDMARK_BACKENDS", LANDMARK_BACKENDS), ("DIRECTIONS", list(DIRECTIONS)), ("OUTPUT_TYPES", OUTPUT_TYPES),
     ("COLOR_MODES", COLOR_MODES), ("SMOOTHING_METHODS", SMOOTHING_METHODS), ("PRECISIONS", PRECISIONS),
-    ("BLENDS", BLENDS), ("CAPACITIES", CAPACITIES), ("PERCEPTUAL_NETS", PERCEPTUAL_NETS))}
+    ("BLENDS", BLENDS), ("CAPACITIES", CAPACITIES), ("PERCEPTUAL_NETS", PERCEPTUAL_NETS),
+    ("CONVERT_MASKS", CONVERT_MASKS), ("SCHEDULE_NAMES", SCHEDULE_NAMES))}
 OPTION_VALUES["RESOLUTIONS"] = "[" + ", ".join(map(str, RESOLUTIONS)) + "]"
 OPTION_VALUES.update(DEFAULT_KALMAN_NOISE=DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE=DEFAULT_MOVING_AVERAGE,
                      DETECT_EVERY=DETECT_EVERY, MIN_FACE=MIN_FACE, DETECT_THRESHOLD=DETECTION_THRESHOLDS[2])
@@ -260,7 +261,14 @@ PERCEPTUAL_NET = "auto"  #@param <<PERCEPTUAL_NETS>>
 PARTS_AUGMENT = ""  #@param {type:"string"}
 PARTS_PROB = 0.25  #@param {type:"slider", min:0.0, max:1.0, step:0.05}
 PARTS_KNN = 5  #@param {type:"integer"}
+#@markdown `SCHEDULE`: short = v2.2's loss schedule without its decoder swap, for runs of a few thousand iterations.
+SCHEDULE = "v2.2"  #@param <<SCHEDULE_NAMES>>
+#@markdown `INIT_FROM`: a trained run folder (e.g. a pretrained model) to start a new run from (empty: from scratch).
+INIT_FROM = ""  #@param {type:"string"}
 AUTO_START = True  #@param {type:"boolean"}
+from dataclasses import asdict
+
+from faceswap_parts.config import SCHEDULES
 from faceswap_parts.training import TrainConfig, Trainer
 
 # Faces are read from local disk (Drive is slow with many small files); the checkpoint lives on Drive.
@@ -273,7 +281,8 @@ trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1
                               batch_size=2 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
                               backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
                               perceptual_net=PERCEPTUAL_NET, parts_augment=PARTS_AUGMENT, parts_prob=PARTS_PROB,
-                              parts_knn=PARTS_KNN,
+                              parts_knn=PARTS_KNN, schedule=[asdict(p) for p in SCHEDULES[SCHEDULE]()],
+                              init_from=INIT_FROM and str(ws.path("runs", INIT_FROM)),
                               progress=False),
                   requested_model=nb.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})
 print(f"model: {trainer.config.model}; starting at iteration {trainer.iteration}")
@@ -307,6 +316,8 @@ KALMAN_NOISE = <<DEFAULT_KALMAN_NOISE>>  #@param {type:"number"}
 MOVING_AVERAGE = <<DEFAULT_MOVING_AVERAGE>>  #@param {type:"number"}
 #@markdown `PARTS`: swap only these regions, comma-separated among eyes, eyebrows, nose, mouth, face (empty: the whole face).
 PARTS = ""  #@param {type:"string"}
+#@markdown `MASK`: learned = the model's attention mask; face = the 68-point face hull, feathered; learned+face = the learned mask inside the hull.
+MASK = "learned"  #@param <<CONVERT_MASKS>>
 LANDMARKS = "auto"  #@param <<LANDMARK_BACKENDS>>
 DETECT_EVERY = <<DETECT_EVERY>>  #@param {type:"integer"}
 AUTO_DOWNSCALE = True  #@param {type:"boolean"}
@@ -330,7 +341,7 @@ from faceswap_parts.conversion import ConverterConfig, VideoConverter
 
 converter_config = ConverterConfig(
     direction=DIRECTION, output_type=OUTPUT_TYPE, color_correction=COLOR_CORRECTION, smoothing=SMOOTHING,
-    kalman_noise=KALMAN_NOISE, moving_average=MOVING_AVERAGE, parts=PARTS, landmarks=LANDMARKS,
+    kalman_noise=KALMAN_NOISE, moving_average=MOVING_AVERAGE, parts=PARTS, mask=MASK, landmarks=LANDMARKS,
     detect_every=DETECT_EVERY, auto_downscale=AUTO_DOWNSCALE, roi_coverage=ROI_COVERAGE, feather=FEATHER,
     blend=BLEND, enhance=ENHANCE, detect_threshold=DETECT_THRESHOLD,
     min_face=MIN_FACE, all_faces=ALL_FACES, batch_size=CONVERT_BATCH, precision=PRECISION, device=DEVICE,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from faceswap_parts.options import (COLOR_MODES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
+from faceswap_parts.options import (COLOR_MODES, CONVERT_MASKS, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
                                     DETECTION_THRESHOLDS, DIRECTIONS, LANDMARK_BACKENDS, MIN_FACE, OUTPUT_TYPES,
                                     PRECISIONS, RESOLUTIONS, SMOOTHING_METHODS)
 
@@ -32,8 +32,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--parts", default=None, metavar="PARTS",
                         help="swap only these regions, comma separated: face, eyes, eyebrows, nose, mouth "
                              "(default: the model's whole face mask)")
+    parser.add_argument("--mask", default="learned", choices=CONVERT_MASKS,
+                        help="what blends the face in: learned (the model's attention mask), face (the 68-point "
+                             "face hull, feathered), learned+face (the learned mask inside the hull) (default: learned)")
     parser.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
-                        help="68-point landmark backend for --parts (default: auto)")
+                        help="68-point landmark backend for --parts and the face masks (default: auto)")
     parser.add_argument("--start", type=float, default=None, metavar="SEC", help="first second to convert")
     parser.add_argument("--end", type=float, default=None, metavar="SEC", help="second to stop at")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="convert at most N frames")
@@ -82,7 +85,7 @@ def run(args) -> int:
         if getattr(args, name) is not None}
     config = ConverterConfig(
         direction=args.direction, output_type=args.output_type, color_correction=args.color_correction,
-        smoothing=args.smoothing, parts=args.parts or (), landmarks=args.landmarks,
+        smoothing=args.smoothing, parts=args.parts or (), mask=args.mask, landmarks=args.landmarks,
         auto_downscale=args.auto_downscale, all_faces=args.all_faces, device=args.device,
         precision=args.precision, start=args.start, end=args.end, max_frames=args.max_frames,
         audio=not args.no_audio, progress_bar=not args.quiet, **given)

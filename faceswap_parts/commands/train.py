@@ -5,8 +5,8 @@ import argparse
 from pathlib import Path
 
 from faceswap_parts.config import ModelConfig, TrainConfig
-from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, GAN_LOSSES, NORMS, PERCEPTUAL_NETS, PRECISIONS,
-                                    RESOLUTIONS)
+from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, GAN_LOSSES, INIT_PARTS, NORMS, PERCEPTUAL_NETS,
+                                    PRECISIONS, RESOLUTIONS, SCHEDULE_NAMES)
 
 HELP = "train a faceswap-GAN v2.2 model on face sets A and B (resumes the workdir's checkpoint)"
 
@@ -15,7 +15,8 @@ MODEL_OPTIONS = ("resolution", "capacity", "norm", "self_attention", "coverage")
 #: Options stored in TrainConfig; left out on a resume they keep the checkpoint's values.
 TRAIN_OPTIONS = ("a_dir", "b_dir", "batch_size", "perceptual", "perceptual_net", "perceptual_weights", "gan_loss",
                  "cycle", "preview_interval", "save_interval", "backup_interval", "keep_backups", "device", "precision",
-                 "seed", "workers", "augment", "parts_augment", "parts_prob", "parts_knn")
+                 "seed", "workers", "augment", "parts_augment", "parts_prob", "parts_knn", "init_from", "init_parts",
+                 "pretrain_dirs")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +40,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       default=None, help=f"self-attention layers (default {'on' if m.self_attention else 'off'})")
     arch.add_argument("--coverage", type=float, help="central fraction of the aligned face the model sees "
                                                      f"(default {m.coverage})")
+    start = parser.add_argument_group("starting point (new workdir only)")
+    start.add_argument("--init-from", dest="init_from", metavar="W2",
+                       help="start from another model's weights (its workdir or checkpoint.pt; e.g. a --pretrain "
+                            "run): its architecture, fresh iteration count and optimisers")
+    start.add_argument("--init-parts", dest="init_parts",
+                       help=f"what --init-from copies: {', '.join(INIT_PARTS)} (default {d.init_parts}: encoder, "
+                            "decoders and discriminators; encoder: the shared encoder only)")
+    start.add_argument("--pretrain", dest="pretrain_dirs", nargs="+", metavar="DIR",
+                       help="pretrain on a pool of many people's face folders instead of --a/--b: both decoders "
+                            "see every face; the result is a starting point for pairs (--init-from)")
     train = parser.add_argument_group("training (left out on a resume: the checkpoint's values)")
+    train.add_argument("--schedule", choices=SCHEDULE_NAMES,
+                       help="loss schedule laid over --iterations: v2.2 (default) or short (v2.2 without its "
+                            "decoder swap, for runs of a few thousand iterations)")
     train.add_argument("--batch-size", type=int, help=f"even number, default {d.batch_size}")
     train.add_argument("--perceptual", action=argparse.BooleanOptionalAction, default=None,
                        help="perceptual loss in the phases that use it (default on; skipped with a warning "
@@ -128,7 +142,13 @@ def _train_config(args) -> TrainConfig | None:
     from faceswap_parts.errors import FaceswapError
     from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
 
+    from dataclasses import asdict
+
+    from faceswap_parts.config import SCHEDULES
+
     options = {**parse_overrides(args.overrides, args.config_file), **_given(args, TRAIN_OPTIONS)}
+    if args.schedule:
+        options["schedule"] = [asdict(p) for p in SCHEDULES[args.schedule]()]
     workdir = Path(args.workdir).expanduser()
     if workdir.exists() and not workdir.is_dir():  # before minutes of loading faces and building the model
         raise FaceswapError(f"--workdir {workdir} is a file; give a folder (it is created if missing)")
@@ -146,6 +166,10 @@ def _train_config(args) -> TrainConfig | None:
         base = {k: v for k, v in saved.items() if k != "workdir"}
     else:
         missing = [f"--{k[0]}" for k in ("a_dir", "b_dir") if k not in options]
+        if options.get("pretrain_dirs"):
+            if len(missing) < 2:
+                raise FaceswapError("--pretrain trains on its pool of face folders; leave out --a and --b")
+            missing = []
         if missing:
             raise FaceswapError(f"{' and '.join(missing)} required: {path} does not exist yet, so this is a new run")
         base = {}
@@ -182,8 +206,11 @@ def _train_here(args, config: TrainConfig, requested_model: dict) -> int:
     from faceswap_parts.training import Trainer
 
     trainer = Trainer(config, requested_model=requested_model)
-    for faces in trainer.faces.values():
+    for faces in {id(f): f for f in trainer.faces.values()}.values():  # a --pretrain pool is both identities
         print(faces.summary())
+    if trainer.init_source and not trainer.iteration:
+        src = trainer.init_source
+        print(f"starting from {src['path']} (iteration {src['iteration']}; {src['parts']} networks)")
     if trainer.iteration:
         print(f"resuming {trainer.checkpoint_path} at iteration {trainer.iteration} of {args.iterations}")
     print(f"device {trainer.device}, precision {trainer.precision}, model {config.model.to_dict()}")

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from faceswap_parts.conversion.layouts import check_output_type
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.faces.masks import parse_parts
-from faceswap_parts.options import (BLENDS, COLOR_MODES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
-                                    DETECTION_THRESHOLDS, DIRECTIONS, MIN_FACE, PRECISIONS, SMOOTHING_METHODS,
+from faceswap_parts.options import (BLENDS, COLOR_MODES, CONVERT_MASKS, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE,
+                                    DETECT_EVERY, DETECTION_THRESHOLDS, DIRECTIONS, MIN_FACE, PRECISIONS, SMOOTHING_METHODS,
                                     X264_PRESETS)
 
 
@@ -27,7 +27,11 @@ class ConverterConfig:
         parts: swap only these regions (``"eyes"``, ``"eyebrows"``, ``"nose"``,
             ``"mouth"``, ``"face"``), located with 68-point landmarks;
             empty = the model's whole attention mask.
-        landmarks: landmark backend for ``parts``: ``"auto"``, ``"fan"``, ``"dlib"``, ``"mtcnn"``.
+        mask: which mask blends the face in: ``"learned"`` (the model's
+            attention mask), ``"face"`` (the 68-point face hull, feathered) or
+            ``"learned+face"`` (the learned mask limited to the hull); the
+            hull needs landmarks, as ``parts`` does.
+        landmarks: landmark backend for ``parts`` and the ``face`` masks: ``"auto"``, ``"fan"``, ``"dlib"``, ``"mtcnn"``.
         detect_every: run the detector on every K-th frame, track with optical flow between.
         auto_downscale: detect on frames shrunk to 320 pixels (see
             :meth:`FaceDetector.for_frames`); boxes are mapped back and
@@ -67,6 +71,7 @@ class ConverterConfig:
     kalman_noise: float = DEFAULT_KALMAN_NOISE
     moving_average: float = DEFAULT_MOVING_AVERAGE
     parts: tuple = ()
+    mask: str = "learned"
     landmarks: str = "auto"
     detect_every: int = DETECT_EVERY
     auto_downscale: bool = True
@@ -103,6 +108,7 @@ class ConverterConfig:
             (self.detect_every >= 1, f"--detect-every must be >= 1, got {self.detect_every}"),
             (0.2 <= self.roi_coverage <= 1.0, f"--roi-coverage must be within [0.2, 1.0], got {self.roi_coverage}"),
             (0 <= self.feather <= 0.5, f"feather must be within [0, 0.5], got {self.feather}"),
+            (self.mask in CONVERT_MASKS, f"--mask must be one of {', '.join(CONVERT_MASKS)}, got {self.mask!r}"),
             (self.blend in BLENDS, f"--blend must be one of {', '.join(BLENDS)}, got {self.blend!r}"),
             (0 <= self.enhance <= 1, f"--enhance must be within [0, 1], got {self.enhance}"),
             (0 < self.detect_threshold < 1, f"--detect-threshold must be within (0, 1), got {self.detect_threshold}"),

@@ -129,8 +129,20 @@ class FaceSwapper:
         self.timings["generator"] += time.perf_counter() - t0
         return out
 
-    def _parts_weight(self, frame: np.ndarray, faces) -> list[np.ndarray]:
-        """Frame-sized parts masks, one per face, placed at the smoothed face position."""
+    def _frame_weights(self, frame: np.ndarray, faces) -> list[np.ndarray | None]:
+        """The frame-sized landmark weight of each face: the ``parts`` mask,
+        times the face hull for the ``face`` masks; ``None`` where neither applies."""
+        c = self.config
+        if not faces or (not c.parts and c.mask == "learned"):
+            return [None] * len(faces)
+        weights = self._parts_weight(frame, faces, c.parts) if c.parts else [None] * len(faces)
+        if c.mask != "learned":
+            hulls = self._parts_weight(frame, faces, ("face",))
+            weights = [h if w is None else w * h for w, h in zip(weights, hulls)]
+        return weights
+
+    def _parts_weight(self, frame: np.ndarray, faces, parts) -> list[np.ndarray]:
+        """Frame-sized masks of ``parts``, one per face, placed at the smoothed face position."""
         from faceswap_parts.faces.masks import face_size, parts_mask
 
         boxes = np.stack([f.raw_box for f in faces]).astype(np.float32)
@@ -150,7 +162,7 @@ class FaceSwapper:
             weight = np.zeros((h, w), np.float32)
             if x1 > x0 and y1 > y0:
                 weight[y0:y1, x0:x1] = parts_mask((moved - [x0, y0]).astype(np.float32), (y1 - y0, x1 - x0),
-                                                  parts=self.config.parts)
+                                                  parts=parts)
             weights.append(weight)
         return weights
 
@@ -191,11 +203,11 @@ class FaceSwapper:
             return results, alphas
         crops = np.stack(crops)
         _, raw, masks = self.generate(crops)
+        if c.mask == "face":  # the hull alone decides (frame weight below); the crop is pasted whole
+            masks = np.ones_like(masks)
         weights = {}
-        if c.parts:
-            for i, faces in enumerate(per_frame):
-                if faces:
-                    weights.update(zip((id(f) for f in faces), self._parts_weight(frames[i], faces)))
+        for i, faces in enumerate(per_frame):
+            weights.update(zip((id(f) for f in faces), self._frame_weights(frames[i], faces)))
         corrected = color_correct(raw, crops, c.color_correction, masks)
         for matrix, (i, face), swapped, mask in zip(matrices, owners, corrected, masks):
             if results[i] is frames[i]:

@@ -46,6 +46,8 @@ class FaceSet:
     skipped: dict[str, int] = field(default_factory=dict)
     #: (N,256,256) uint8 masks of the :data:`LOSS_PARTS` whose folders exist beside the faces
     part_masks: dict[str, np.ndarray] = field(default_factory=dict)
+    #: a pool's folders and their face counts (:func:`load_pool`); empty for one folder
+    sources: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -56,6 +58,9 @@ class FaceSet:
         if self.part_masks:
             masks += f", {' and '.join(self.part_masks)} masks"
         skipped = ", ".join(f"{n} {why}" for why, n in self.skipped.items() if n)
+        if self.sources:
+            return (f"pool of {len(self.sources)} face folders: {len(self)} faces, {masks}"
+                    + (f" (skipped {skipped})" if skipped else ""))
         return f"{self.folder}: {len(self)} faces, {masks}" + (f" (skipped {skipped})" if skipped else "")
 
 
@@ -112,6 +117,23 @@ def load_faceset(folder: str | os.PathLike, label: str = "") -> FaceSet:
     return FaceSet(folder=faces_dir, images=np.stack(images), eye_masks=np.stack(masks), names=names,
                    has_eye_masks=n_masks > 0, skipped=skipped,
                    part_masks={part: np.stack(m) for part, m in parts.items()})
+
+
+def load_pool(folders, label: str = "pool") -> FaceSet:
+    """The faces of several folders (several people) as one :class:`FaceSet`,
+    for pretraining: names are prefixed with the folder's position, part masks
+    kept where every folder has them. Each folder is read by :func:`load_faceset`."""
+    sets = [load_faceset(folder, f"{label} {i + 1}") for i, folder in enumerate(folders)]
+    if not sets:
+        raise FaceswapError("a pretraining pool needs at least one face folder")
+    parts = [part for part in sets[0].part_masks if all(part in fs.part_masks for fs in sets)]
+    skipped = {why: sum(fs.skipped.get(why, 0) for fs in sets) for why in sets[0].skipped}
+    return FaceSet(folder=sets[0].folder, images=np.concatenate([fs.images for fs in sets]),
+                   eye_masks=np.concatenate([fs.eye_masks for fs in sets]),
+                   names=[f"{i:02d}_{name}" for i, fs in enumerate(sets) for name in fs.names],
+                   has_eye_masks=any(fs.has_eye_masks for fs in sets), skipped=skipped,
+                   part_masks={part: np.concatenate([fs.part_masks[part] for fs in sets]) for part in parts},
+                   sources=[(fs.folder, len(fs)) for fs in sets])
 
 
 def _mask(folder: Path | None, name: str, shape: tuple[int, int]) -> np.ndarray | None:

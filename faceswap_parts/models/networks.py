@@ -2,9 +2,14 @@
 
 Layouts follow shaoanlu/faceswap-GAN ``networks/faceswap_gan_model.py``
 (v2.2); ``lite`` capacity halves the widest encoder layers and the decoder's
-full-resolution layers. Sizes below are for a ``R``-pixel model.
+full-resolution layers; ``quick`` (for CPUs and small GPUs, after
+DeepFaceLab's Quick96) halves every encoder and decoder width of ``lite``
+and replaces the decoder's full-resolution self-attention with a conv block
+(docs/model.md says why). Sizes below are for a ``R``-pixel model.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -12,13 +17,31 @@ from torch import nn
 from faceswap_parts.models.layers import (ConvBlock, ConvBlockD, OutputHead, ResBlock,
                                           SelfAttention, UpscalePS, _he_conv)
 
-#: the encoder hands the decoders an 8x8 map with this many channels
-LATENT_CHANNELS = 512
+#: the encoder hands the decoders an 8x8 map
 LATENT_SIZE = 8
 
 
-def _capacity_divisor(capacity: str) -> int:
-    return 2 if capacity == "lite" else 1
+class Widths(NamedTuple):
+    """Channel widths of one capacity."""
+
+    encoder: tuple  #: the 5x5 stem and the three stride-2 blocks after it
+    top: int  #: the encoder's last blocks and its dense bottleneck
+    latent: int  #: channels of the 8x8 map the decoders get
+    decoder: tuple  #: the decoder's two upscales before the full-resolution width
+    full: int  #: the decoder's width from 64x64 up
+    full_attention: bool  #: self-attention (True) or a conv block at the decoder's 64x64
+
+
+CAPACITY_WIDTHS = {
+    "standard": Widths((64, 128, 256, 512), 1024, 512, (256, 128), 64, True),
+    "lite": Widths((64, 128, 256, 512), 512, 512, (256, 128), 32, True),
+    "quick": Widths((32, 64, 128, 256), 256, 256, (128, 64), 32, False),
+}
+
+
+def widths(capacity: str) -> Widths:
+    """The :class:`Widths` of ``capacity``."""
+    return CAPACITY_WIDTHS[capacity]
 
 
 def _maybe_attention(use: bool, channels: int) -> nn.Module:
@@ -26,25 +49,27 @@ def _maybe_attention(use: bool, channels: int) -> nn.Module:
 
 
 class Encoder(nn.Module):
-    """(N,3,R,R) in [-1,1] → (N,512,8,8).
+    """(N,3,R,R) in [-1,1] → (N,latent,8,8) (512 channels; 256 for quick).
 
     5x5 conv, stride-2 conv blocks down to 4x4 (self-attention after the
-    256- and 512-channel blocks), a dense bottleneck (1024, or 512 for lite),
-    then one pixel-shuffle upscale to 8x8.
+    256- and 512-channel blocks, 128 and 256 for quick), a dense bottleneck
+    (1024, 512 for lite, 256 for quick), then one pixel-shuffle upscale to 8x8.
     """
 
     def __init__(self, resolution: int = 64, capacity: str = "standard", norm: str = "layernorm",
                  self_attention: bool = True):
         super().__init__()
-        width = 1024 // _capacity_divisor(capacity)
+        w = widths(capacity)
+        c0, c1, c2, c3 = w.encoder
+        width = w.top
         layers = [
-            _he_conv(3, 64, 5),
-            ConvBlock(64, 128),
-            ConvBlock(128, 256, norm),
-            _maybe_attention(self_attention, 256),
-            ConvBlock(256, 512, norm),
-            _maybe_attention(self_attention, 512),
-            ConvBlock(512, width, norm),
+            _he_conv(3, c0, 5),
+            ConvBlock(c0, c1),
+            ConvBlock(c1, c2, norm),
+            _maybe_attention(self_attention, c2),
+            ConvBlock(c2, c3, norm),
+            _maybe_attention(self_attention, c3),
+            ConvBlock(c3, width, norm),
         ]
         size = resolution // 16
         while size > 4:
@@ -54,7 +79,7 @@ class Encoder(nn.Module):
         self.width = width
         self.bottleneck = nn.Linear(width * 4 * 4, width)
         self.expand = nn.Linear(width, width * 4 * 4)
-        self.upscale = UpscalePS(width, LATENT_CHANNELS, norm)
+        self.upscale = UpscalePS(width, w.latent, norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x).flatten(1)
@@ -63,11 +88,11 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """(N,512,8,8) → list of (mask, color) pairs, lowest resolution first.
+    """(N,latent,8,8) → list of (mask, color) pairs, lowest resolution first.
 
     Three pixel-shuffle upscales to 64x64 (self-attention at 32x32), a
     residual block and a self-attention block (a plain conv block without
-    self-attention); each further doubling up to ``R`` adds an upscale and a
+    self-attention, and always for quick); each further doubling up to ``R`` adds an upscale and a
     conv block. The last pair is the (N,1,R,R) sigmoid mask and (N,3,R,R)
     tanh colour face; the earlier ones (64 px, and 128 px for a 256 px
     model) are auxiliary outputs for the reconstruction loss.
@@ -76,14 +101,16 @@ class Decoder(nn.Module):
     def __init__(self, resolution: int = 64, capacity: str = "standard", norm: str = "layernorm",
                  self_attention: bool = True):
         super().__init__()
-        width = 64 // _capacity_divisor(capacity)
+        w = widths(capacity)
+        c1, c2 = w.decoder
+        width = w.full
         self.trunk = nn.Sequential(
-            UpscalePS(LATENT_CHANNELS, 256, norm),
-            UpscalePS(256, 128, norm),
-            _maybe_attention(self_attention, 128),
-            UpscalePS(128, width, norm),
+            UpscalePS(w.latent, c1, norm),
+            UpscalePS(c1, c2, norm),
+            _maybe_attention(self_attention, c2),
+            UpscalePS(c2, width, norm),
             ResBlock(width, norm),
-            SelfAttention(width) if self_attention else ConvBlock(width, width, stride=1),
+            SelfAttention(width) if self_attention and w.full_attention else ConvBlock(width, width, stride=1),
         )
         self.stages = nn.ModuleList()
         self.heads = nn.ModuleList()

@@ -12,7 +12,7 @@ import torch
 
 from faceswap_parts.config import ModelConfig, Phase, TrainConfig, parse_augment_parts
 from faceswap_parts.faces.alignment import center_crop
-from faceswap_parts.facesets import load_faceset
+from faceswap_parts.facesets import load_faceset, load_pool
 from faceswap_parts.training.data import BatchSource
 from faceswap_parts.training.data.augment_torch import augment_batch
 from faceswap_parts.training.data.dataset import RawBatch, to_model_range
@@ -82,6 +82,33 @@ def _check_model_request(saved: ModelConfig, requested: dict, workdir: Path) -> 
                             "leave these options out to resume it, or use a new --workdir")
 
 
+def _init_checkpoint_path(source: str, own: Path) -> Path:
+    """The checkpoint ``--init-from`` names: a workdir or a checkpoint file, never the run's own."""
+    path = Path(source).expanduser()
+    path = model_ckpt.checkpoint_path(path) if path.is_dir() else path
+    if not path.is_file():
+        raise FaceswapError(f"--init-from {source}: no checkpoint there (give a trained workdir or its checkpoint.pt)")
+    if own.exists() and path.resolve() == own.resolve():
+        raise FaceswapError(f"--init-from {source} is this run's own checkpoint; give another model's workdir")
+    return path
+
+
+def _check_init_request(source: ModelConfig, requested: dict, path: Path) -> None:
+    diffs = [f"{k}={v!r} (it has {getattr(source, k)!r})" for k, v in requested.items() if getattr(source, k) != v]
+    if diffs:
+        raise FaceswapError(f"--init-from {path} is a model of another architecture: {', '.join(diffs)}; "
+                            "leave these options out to take its architecture")
+
+
+def _check_init_on_resume(state: dict, config: TrainConfig, workdir: Path) -> None:
+    """``--init-from`` only starts a new run: resuming with the one it started from is fine, another is refused."""
+    saved = str(state.get("train_config", {}).get("init_from", ""))
+    if config.init_from and Path(config.init_from).expanduser().resolve() != (
+            Path(saved).expanduser().resolve() if saved else None):
+        raise FaceswapError(f"{workdir} already holds a checkpoint, so --init-from {config.init_from} cannot apply "
+                            "(it starts new runs only); leave it out to resume, or use a new --workdir")
+
+
 class Trainer:
     """faceswap-GAN v2.2 training of one A/B pair in ``config.workdir``.
 
@@ -112,16 +139,27 @@ class Trainer:
             ckpt.remove_stale_temporaries(self.checkpoint_path)  # left by a save that was killed (kill -9)
         requested_model = dict(requested_model or {})
         state = model_ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
+        init = None  # the checkpoint a new run starts from (--init-from)
         if state is not None:
             model_config = ModelConfig.from_dict(state["model_config"])
             _check_model_request(model_config, requested_model, self.workdir)
+            _check_init_on_resume(state, config, self.workdir)
+        elif config.init_from:
+            init_path = _init_checkpoint_path(config.init_from, self.checkpoint_path)
+            init = model_ckpt.load_checkpoint(init_path)
+            model_config = ModelConfig.from_dict(init["model_config"])
+            _check_init_request(model_config, requested_model, init_path)
         else:
             model_config = ModelConfig.from_dict({**config.model.to_dict(), **requested_model})
         config.model = model_config
         self.precision = resolve_precision(config.precision, self.device)
         self.amp_dtype = DTYPES[self.precision]
 
-        self.faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
+        if config.pretrain_dirs:  # one pool for both identities: each decoder learns every face
+            shared = load_pool(config.pretrain_dirs)
+            self.faces = {"A": shared, "B": shared}
+        else:
+            self.faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
         pool = list(self.faces.values())
         cuda = self.device.type == "cuda"
         self.augment_on_device = config.augment == "device" or (config.augment == "auto" and cuda)
@@ -155,9 +193,12 @@ class Trainer:
         self._perceptual_failed = False
         self._failed = False  # a non-finite loss was seen: the weights in memory are not to be trained on
         self._want_stop = False
+        self.init_source: dict = {}  # where a new run's weights came from (saved in the checkpoint)
         if state is not None:
             self._load_state(state)
             self._check_perceptual_request()
+        elif init is not None:
+            self._init_weights(init, init_path)
         self._ddp = None
         self._stop_votes = 0.0  # other processes' stop requests, read with the losses
         if processes > 1:
@@ -218,6 +259,7 @@ class Trainer:
             "rng": _rng_state(self.device),
             "history": self.history.state(),
             "perceptual_net": self.perceptual_net,
+            "init_source": self.init_source,
         }
         state["digest"] = model_ckpt.payload_digest(state)
         return state
@@ -234,6 +276,17 @@ class Trainer:
         self.history.load_state(state.get("history", {}))
         self.history.truncate_after(self.iteration)
         self.perceptual_net = str(state.get("perceptual_net", ""))
+        self.init_source = dict(state.get("init_source") or {})
+
+    def _init_weights(self, init: dict, path: Path) -> None:
+        """Start from another model's weights (``init_parts``: every network,
+        or only the shared encoder); iteration and optimisers stay fresh."""
+        weights = init["model"]
+        if self.config.init_parts == "encoder":
+            weights = {k: v for k, v in weights.items() if k.startswith("encoder.")}
+        self.model.load_state_dict(weights, strict=self.config.init_parts == "all")
+        self.init_source = {"path": str(path.resolve()), "iteration": int(init["iteration"]),
+                            "parts": self.config.init_parts, "digest": str(init.get("digest", ""))}
 
     def _check_perceptual_request(self) -> None:
         """A run's perceptual loss keeps the network it started with: its
@@ -424,8 +477,11 @@ class Trainer:
                                 "the last good checkpoint")
         streams = {k: src.iterate(self.iteration, raw=self.augment_on_device) for k, src in self.sources.items()}
         main = self.rank == 0
+        # it/s even below one iteration a second (tqdm would switch to s/it), samples/s beside it
         bar = tqdm(total=iterations, initial=self.iteration, desc="train", disable=not (cfg.progress and main),
-                   dynamic_ncols=True)
+                   dynamic_ncols=True, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
+                                                  "[{elapsed}<{remaining}, {rate_noinv_fmt}{postfix}]")
+        samples_per_it = 2 * cfg.batch_size
         saved_at = self.iteration if self.checkpoint_path.exists() else -1
         stop = False
         try:
@@ -437,13 +493,17 @@ class Trainer:
                     self.history.append(self.iteration, losses)
                 result.losses = losses
                 bar.update(1)
-                bar.set_postfix({k: f"{losses[k]:.3g}" for k in ("G_A", "G_B", "D_A", "D_B")}, refresh=False)
+                rate = bar.format_dict.get("rate")
+                bar.set_postfix({"samples/s": f"{rate * samples_per_it:.3g}" if rate else "?",
+                                 **{k: f"{losses[k]:.3g}" for k in ("G_A", "G_B", "D_A", "D_B")}}, refresh=False)
                 last = self.iteration == iterations
                 progress = TrainingProgress(self.iteration, iterations, losses, index)
                 if main and cfg.preview_interval and (self.iteration % cfg.preview_interval == 0 or last):
                     progress.previews, progress.preview_grid = self._write_outputs()
                 if main and ((cfg.save_interval and self.iteration % cfg.save_interval == 0) or last):
+                    bar.set_description("train: saving checkpoint…", refresh=True)
                     self.save()
+                    bar.set_description("train", refresh=False)
                     saved_at = self.iteration
                 if cfg.backup_interval and self.iteration % cfg.backup_interval == 0 and saved_at == self.iteration:
                     ckpt.write_backup(self.checkpoint_path, self.iteration, cfg.keep_backups)

@@ -68,7 +68,7 @@ def get_landmarker(backend: str = "auto", device="auto", verbose: bool = True) -
         device: torch device for ``fan`` (``"auto"``, ``"cpu"``, ``"cuda"``);
             the other backends run on the CPU.
         verbose: print (once per process and backend) which backend
-            ``"auto"`` chose and why the better ones were skipped.
+            ``"auto"`` chose, naming the better ones it could not use.
     """
     backend = (backend or "auto").lower()
     if backend != "auto":
@@ -80,14 +80,16 @@ def get_landmarker(backend: str = "auto", device="auto", verbose: bool = True) -
         try:
             landmarker = _make(name, device)
         except FaceswapError as err:
-            skipped.append(f"{name}: {err}")
+            skipped.append((name, err))
             continue
         if verbose and name not in _announced:
             _announced.add(name)
-            why = f" ({'; '.join(skipped)})" if skipped else ""
-            print(f"landmarks: using the {name} backend{why}", file=sys.stderr)
+            # One short line: the backend in use, and the better ones by name only. Their fixes
+            # are for a user who asks for them (--landmarks fan), whose error then says what to do.
+            better = f"; {', '.join(n for n, _ in skipped)} not available here" if skipped else ""
+            print(f"landmarks: {name}{better}", file=sys.stderr)
         return landmarker
-    raise FaceswapError("no landmark backend works: " + "; ".join(skipped))  # mtcnn never fails
+    raise FaceswapError("no landmark backend works: " + "; ".join(f"{n}: {e}" for n, e in skipped))  # mtcnn never fails
 
 
 __all__ = ["BACKENDS", "Landmarker", "get_landmarker"]
