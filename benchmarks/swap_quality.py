@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
-SCORES = ("identity_transfer_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
+SCORES = ("identity_transfer_rate", "identity_match_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
           "stability_ratio", "flicker_ratio", "coverage", "seam_score")
 
 
@@ -109,7 +109,7 @@ def score(original: str, swapped: Path, faces_source: Path, faces_target: Path, 
 
     report = evaluate_videos(original, swapped, faces_source, faces_target, out=report_dir, start=start,
                              every=args.eval_every, device=args.device, progress=False)
-    return {k: report[k] for k in SCORES}
+    return {k: report.get(k) for k in SCORES}
 
 
 def named_for_people(scores: dict, direction: str) -> dict:
@@ -302,7 +302,7 @@ def run(args: argparse.Namespace) -> dict | None:
             trainer.train(args.iterations, callback=lambda p, s=stop_at, c=c0, w=w0: on_iteration(p, s, c, w))
             cpu_s += time.process_time() - c0
             wall_s += time.perf_counter() - w0
-        point = {"iteration": trainer.iteration, "train_cpu_s": round(cpu_s, 1), "train_wall_s": round(wall_s, 1)}
+        point = {"iteration": trainer.iteration, "train_cpu_s": round(cpu_s, 3), "train_wall_s": round(wall_s, 3)}
         tiles = []
         for direction, (video, start, stop, src, dst) in tests.items():
             swapped = out / "converted" / f"{direction}_{trainer.iteration:06d}.mp4"

@@ -144,9 +144,12 @@ class DemoSettings:
     pretrain_budget_s: float | None = 90.0
     train_budget_s: float | None = 300.0
     self_attention: bool = True
-    mask: str = "learned"
-    #: further :class:`TrainConfig` fields for both trainings (learning rates, augmentation...)
-    train_settings: dict = field(default_factory=dict)
+    #: the face hull: the learned mask of a few hundred iterations is still about one half everywhere
+    mask: str = "face"
+    #: further :class:`TrainConfig` fields for both trainings. Two animated photos are learned faster with 5x
+    #: v2.2's learning rates, and without colour matching to the other person or motion blur (docs/quality.md)
+    train_settings: dict = field(default_factory=lambda: {"lr_g": 5e-4, "lr_d": 1e-3, "color_match_prob": 0.0,
+                                                          "motion_blur_prob": 0.0})
 
     @classmethod
     def for_mode(cls, fast: bool) -> "DemoSettings":
@@ -270,11 +273,18 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     t0 = time.perf_counter()
     report = evaluate_videos(clip_a, unseen, faces["A"], faces["B"], out=workdir / "report", device=device,
                              start=settings.train_seconds, progress=False)
-    scores = {k: report[k] for k in ("identity_transfer_rate", "landmark_error", "stability_ratio", "coverage")}
+    scores = {k: report[k] for k in ("identity_transfer_rate", "identity_match_rate", "mean_distance_to_a",
+                                     "mean_distance_to_b", "landmark_error", "stability_ratio", "coverage")}
     seconds["evaluate"] = time.perf_counter() - t0
     log(f"      evaluate, on the {settings.frames / settings.fps - settings.train_seconds:g} s no model trained on: "
-        f"identity transfer {_percent(scores['identity_transfer_rate'])} of frames look more like B than A "
-        f"(coverage {_percent(scores['coverage'])}); report: {workdir / 'report' / 'report.html'}")
+        f"identity transfer {_percent(scores['identity_transfer_rate'])} of frames look more like B than A, "
+        f"{_percent(scores['identity_match_rate'])} are taken for B (distance to B "
+        f"{_distance(scores['mean_distance_to_b'])}, to A {_distance(scores['mean_distance_to_a'])}; same person "
+        f"below {report['same_person_distance']:g}); coverage {_percent(scores['coverage'])}; report: "
+        f"{workdir / 'report' / 'report.html'}")
+    if (scores["identity_match_rate"] or 0) < 0.5:
+        log("      not a swap yet: the face is nobody to the embedder (the preview shows why); run the demo again "
+            "to train on, or see docs/quality.md for what a swap takes")
     training_preview = workdir / "model" / "preview_latest.png"
     log(HONEST_NOTE.format(pretrain=reached["pretrain"], iterations=reached["pair"], capacity=settings.capacity))
     return DemoResult(workdir, video, preview, training_preview if training_preview.is_file() else None, seconds,
@@ -283,6 +293,10 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
 
 def _percent(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def _distance(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
 
 
 def side_by_side_frame(original: str | os.PathLike, converted: str | os.PathLike, at: float = 0.5) -> np.ndarray:

@@ -52,10 +52,10 @@ def test_demo_command_fast_end_to_end(tmp_path, capsys):
     workdir = tmp_path / "demo"
     assert main(["demo", "--workdir", str(workdir), "--fast", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "pipeline check, not a quality result" in out
+    assert "What this shows: 2 pretraining and 2 pair iterations of a quick 64 px model" in out
     video = workdir / "swap_AtoB.mp4"
     info = probe(video)
-    assert info.frame_count >= 10 and info.size == (192, 192)
+    assert info.frame_count >= 20 and info.size == (192, 192)
     frames, _ = read_frames(video)
     assert len(frames) >= 10
     preview = workdir / "preview.png"
@@ -63,14 +63,22 @@ def test_demo_command_fast_end_to_end(tmp_path, capsys):
 
     assert read_image(preview).shape == (192, 384, 3)
     model = load_model(workdir / "model", device="cpu")
-    assert model.config.resolution == 64 and model.config.capacity == "lite"
-    assert torch.load(workdir / "model" / "checkpoint.pt", weights_only=True)["iteration"] == 2
-    assert torch.load(workdir / "model" / "checkpoint.pt", weights_only=True)["iteration"] == 2
+    assert model.config.resolution == 64 and model.config.capacity == "quick"
+    state = torch.load(workdir / "model" / "checkpoint.pt", weights_only=True)
+    pretrained = torch.load(workdir / "pretrained" / "checkpoint.pt", weights_only=True)
+    assert state["iteration"] == 2 and pretrained["iteration"] == 2
+    assert pretrained["train_config"]["pretrain_dirs"] == [str(workdir / "faces" / "A"), str(workdir / "faces" / "B")]
+    assert state["init_source"]["path"] == str((workdir / "pretrained" / "checkpoint.pt").resolve())
+    # the score is of the seconds after the faces the models trained on: 24 frames at 8 fps, faces of the first 2 s
+    assert probe(workdir / "unseen_AtoB.mp4").frame_count == 8
     assert str(video) in out and str(preview) in out
-    assert "evaluate: identity transfer" in out and (workdir / "report" / "report.json").is_file()
+    assert "identity transfer" in out and "are taken for B" in out and (workdir / "report" / "report.json").is_file()
+    assert "not a swap yet" in out  # two iterations: the demo says so
     summary = json.loads(out.strip().splitlines()[-1])
     # two iterations are a pipeline check: the scores are reported, not judged
-    assert set(summary["scores"]) == {"identity_transfer_rate", "landmark_error", "stability_ratio", "coverage"}
+    assert set(summary["scores"]) == {"identity_transfer_rate", "identity_match_rate", "mean_distance_to_a",
+                                      "mean_distance_to_b", "landmark_error", "stability_ratio", "coverage"}
+    assert summary["iterations"] == {"pretrain": 2, "pair": 2}
     assert 0 <= summary["scores"]["coverage"] <= 1
 
 

@@ -57,6 +57,9 @@ def test_identity_rate_and_distances():
     assert np.isnan(da[3]) and np.isnan(db[3])
     assert metrics.identity_transfer_rate(da, db) == pytest.approx(2 / 3)
     assert metrics.identity_transfer_rate([np.nan], [np.nan]) is None
+    # a match must also be within the same-person distance of B: the blur that is nobody (0.7 / 0.62) is not
+    assert metrics.identity_match_rate([0.7, 0.8, 0.2, np.nan], [0.62, 0.4, 0.5, 0.1], 0.6) == pytest.approx(1 / 3)
+    assert metrics.identity_match_rate([np.nan], [np.nan], 0.6) is None
     assert np.allclose(metrics.centroid(np.array([[0, 2], [2, 0]])), [1, 1])
     with pytest.raises(ValueError):
         metrics.centroid(np.zeros((0, 4)))

@@ -13,7 +13,7 @@ from faceswap_parts.config import CAPACITIES, NORMS, RESOLUTIONS, ModelConfig
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.models import FaceswapModel, GeneratorOutput
 from faceswap_parts.models.layers import Conv2d, SelfAttention, UpscalePS, make_norm
-from faceswap_parts.models.networks import Decoder, Discriminator, Encoder
+from faceswap_parts.models.networks import Decoder, Discriminator, Encoder, widths
 
 
 #: Grace Hopper's five landmarks (eye centres, nose tip, mouth corners), from dlib's 68-point model
@@ -43,12 +43,23 @@ def test_network_shapes(resolution, capacity, norm):
         z = Encoder(capacity=capacity, **arch)(x)
         outputs = Decoder(capacity=capacity, **arch)(z)
         scores = Discriminator(**arch)(torch.cat([x, x], 1))
-    assert z.shape == (1, 512, 8, 8)
+    assert z.shape == (1, widths(capacity).latent, 8, 8)
     sizes = [64 * 2 ** i for i in range(RESOLUTIONS.index(resolution) + 1)]
     assert [(m.shape, c.shape) for m, c in outputs] == [((1, 1, s, s), (1, 3, s, s)) for s in sizes]
     mask, color = outputs[-1]
     assert 0 <= mask.min() and mask.max() <= 1 and -1 <= color.min() and color.max() <= 1
     assert scores.shape == (1, 1, 8, 8)
+
+
+def test_quick_is_lite_halved_without_the_full_resolution_attention():
+    counts = {c: FaceswapModel(ModelConfig(capacity=c)).parameter_counts()["total"] for c in CAPACITIES}
+    # lite and standard keep their layouts (and old checkpoints load); quick is the narrow one (docs/model.md)
+    assert counts == {"quick": 10_214_638, "lite": 35_844_128, "standard": 73_236_464}
+    quick = FaceswapModel(ModelConfig(capacity="quick"))
+    attention = [name for name, m in quick.named_modules() if isinstance(m, SelfAttention)]
+    assert attention and not any(name.startswith("decoders.") and name.endswith("trunk.5") for name in attention)
+    assert any(name.endswith("trunk.5") for name, m in FaceswapModel(ModelConfig(capacity="lite")).named_modules()
+               if isinstance(m, SelfAttention))
 
 
 def test_lite_is_smaller_and_counts_are_reported():

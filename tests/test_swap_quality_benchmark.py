@@ -10,7 +10,7 @@ from pathlib import Path
 from faceswap_parts.io.images import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
-SCORES = ("identity_transfer_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
+SCORES = ("identity_transfer_rate", "identity_match_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
           "stability_ratio", "flicker_ratio", "coverage", "seam_score")
 
 
@@ -52,10 +52,22 @@ def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path)
     # --resume goes on from the checkpoint: the points already scored are kept, not scored again,
     # and the training time goes on from what they recorded
     proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "5", "--resume", "--capacity", "quick",
-                         "--schedule", "short")
+                         "--schedule", "short", "--keep-checkpoints")
     assert proc.returncode == 0, proc.stderr[-2000:]
     resumed = json.loads(proc.stdout.strip().splitlines()[-1])
     assert [p["iteration"] for p in resumed["points"]] == [2, 3, 4, 5]
     assert resumed["points"][:2] == result["points"]
     assert resumed["points"][2]["train_cpu_s"] > result["points"][1]["train_cpu_s"]
     assert resumed["config"]["capacity"] == "lite"  # the architecture is the checkpoint's
+    # the kept checkpoints (from the resumed part on) can be scored again with other conversion masks
+    masks = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "mask_modes.py"), "--out", str(out), "--iterations", "4",
+         "--masks", "learned,face", "--video-a", str(video_a_3s), "--video-b", str(video_b_3s), "--a-split", "2",
+         "--b-split", "2", "--eval-every", "3", "--device", "cpu"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert masks.returncode == 0, masks.stderr[-2000:]
+    scored = json.loads(masks.stdout.strip().splitlines()[-1])["points"]
+    assert [(p["iteration"], p["mask"]) for p in scored] == [(4, "learned"), (4, "face")]
+    assert all(set(p[d]) == set(SCORES) for p in scored for d in ("AtoB", "BtoA"))
+    missing = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mask_modes.py"), "--out", str(out),
+                              "--iterations", "2"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert missing.returncode == 2 and "no checkpoint kept for iteration 2" in missing.stderr

@@ -191,3 +191,12 @@ def test_preview_grid_names_its_rows():
     for k in range(len(ROWS)):  # dark text on white in every row's label
         label = labelled[k * 66:k * 66 + 64, :margin]
         assert (label < 100).any() and (label == 255).mean() > 0.7
+
+
+def test_progress_bar_shows_iterations_and_samples_per_second_and_the_save(real_facesets, tmp_path, capsys):
+    """Users compare it/s: the bar never switches to s/it, shows samples/s and says when it saves."""
+    trainer = Trainer(make_config(real_facesets, tmp_path / "w", progress=True, save_interval=2))
+    trainer.train(3)
+    err = capsys.readouterr().err
+    assert "it/s" in err and "s/it" not in err
+    assert "samples/s=" in err and "train: saving checkpoint…" in err

@@ -1,7 +1,8 @@
 """`faceswap-parts demo`: the whole pipeline on two synthetic clips, offline."""
 from __future__ import annotations
 
-HELP = "run extract, masks, train and convert on two built-in synthetic clips (a pipeline check; no data or network needed)"
+HELP = ("run extract, masks, pretrain, train, convert and evaluate on two built-in synthetic clips "
+        "(no data or network needed)")
 
 
 def add_arguments(parser):
@@ -19,5 +20,6 @@ def run(args) -> int:
 
     result = run_demo(args.workdir, fast=args.fast or fast_mode(), device=args.device)
     print(json.dumps({"video": str(result.video), "preview": str(result.preview), "scores": result.scores,
+                      "iterations": result.iterations,
                       "seconds": {k: round(v, 1) for k, v in result.seconds.items()}}))
     return 0

@@ -207,7 +207,7 @@ def _train_here(args, config: TrainConfig, requested_model: dict) -> int:
 
     trainer = Trainer(config, requested_model=requested_model)
     for faces in {id(f): f for f in trainer.faces.values()}.values():  # a --pretrain pool is both identities
-        print(faces.summary())
+        print(faces.summary({"mouth": config.w_mouth, "nose": config.w_nose}))
     if trainer.init_source and not trainer.iteration:
         src = trainer.init_source
         print(f"starting from {src['path']} (iteration {src['iteration']}; {src['parts']} networks)")

@@ -52,6 +52,17 @@ def identity_transfer_rate(dist_a: np.ndarray, dist_b: np.ndarray) -> float | No
     return float(np.mean(dist_b[valid] < dist_a[valid])) if valid.any() else None
 
 
+def identity_match_rate(dist_a: np.ndarray, dist_b: np.ndarray, threshold: float) -> float | None:
+    """Fraction of faces the embedder takes for B: closer to B's centroid than
+    to A's *and* within ``threshold`` (its same-person distance) of B's. A
+    blurred face that is nobody can be closer to B than to A; it does not match."""
+    dist_a, dist_b = np.asarray(dist_a, np.float64), np.asarray(dist_b, np.float64)
+    valid = np.isfinite(dist_a) & np.isfinite(dist_b)
+    if not valid.any():
+        return None
+    return float(np.mean((dist_b[valid] < dist_a[valid]) & (dist_b[valid] < threshold)))
+
+
 # --- expression and pose ------------------------------------------------------------------------
 
 def landmark_error(reference: np.ndarray, other: np.ndarray) -> np.ndarray:

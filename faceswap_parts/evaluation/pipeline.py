@@ -300,6 +300,8 @@ def _summarise(frames, tracks, config, ids, centroid_a, centroid_b, analyzer, in
     return {
         "identity_transfer_rate": num(metrics.identity_transfer_rate(s.dist_a, s.dist_b)),
         "baseline_identity_transfer_rate": num(metrics.identity_transfer_rate(o.dist_a, o.dist_b)),
+        "identity_match_rate": num(metrics.identity_match_rate(s.dist_a, s.dist_b,
+                                                               analyzer.embedder.same_person_distance)),
         "mean_distance_to_a": num(metrics.nan_mean(s.dist_a)),
         "mean_distance_to_b": num(metrics.nan_mean(s.dist_b)),
         "baseline_mean_distance_to_a": num(metrics.nan_mean(o.dist_a)),

@@ -18,6 +18,9 @@ SUMMARY_ROWS = (
     ("identity_transfer_rate", "Identity transfer rate",
      "share of swapped frames whose face is closer to B than to A (higher is better)"),
     ("baseline_identity_transfer_rate", "Baseline (original video)", "the same for the original frames: should be near 0"),
+    ("identity_match_rate", "Identity match rate",
+     "share of swapped faces the embedder takes for B: closer to B than to A and within its same-person "
+     "distance of B (a blur that is nobody can be closer to B, but does not match)"),
     ("mean_distance_to_a", "Mean distance to A", "swapped faces to A's centroid (larger is better)"),
     ("mean_distance_to_b", "Mean distance to B", "swapped faces to B's centroid (smaller is better)"),
     ("landmark_error", "Landmark error",

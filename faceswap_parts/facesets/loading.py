@@ -52,11 +52,16 @@ class FaceSet:
     def __len__(self) -> int:
         return len(self.images)
 
-    def summary(self) -> str:
-        """One line for the user: how many faces, masks and skipped files."""
+    def summary(self, part_weights: dict[str, float] | None = None) -> str:
+        """One line for the user: how many faces, masks and skipped files.
+        ``part_weights`` (``{"mouth": w_mouth, ...}``) marks the part masks that
+        a weight of 0 leaves unused."""
         masks = "with eye masks" if self.has_eye_masks else "no eye masks"
         if self.part_masks:
             masks += f", {' and '.join(self.part_masks)} masks"
+            unused = [f"w_{part}=0" for part in self.part_masks if part_weights and part_weights.get(part) == 0]
+            if unused:
+                masks += f" found (unused: {', '.join(unused)})"
         skipped = ", ".join(f"{n} {why}" for why, n in self.skipped.items() if n)
         if self.sources:
             return (f"pool of {len(self.sources)} face folders: {len(self)} faces, {masks}"
