@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import swap_quality  # noqa: E402
+import swap_quality
 
 
 def checkpoints(workdir: Path) -> dict[int, Path]:
