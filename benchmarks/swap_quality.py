@@ -39,7 +39,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
-SCORES = ("identity_transfer_rate", "identity_match_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
+SCORES = ("identity_transfer_rate", "identity_match_rate", "sharpness_ratio", "mean_distance_to_a", "mean_distance_to_b",
+          "landmark_error",
           "stability_ratio", "flicker_ratio", "coverage", "seam_score")
 
 
@@ -61,6 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--perceptual", choices=("on", "off"), default="on")
     p.add_argument("--perceptual-net", default="auto", help="auto, vggface2 or dlib")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init-from", default="", metavar="WORKDIR",
+                   help="start the pair from this model (train --init-from; its architecture wins), e.g. a --pretrain run")
+    p.add_argument("--init-parts", default="all", help="all or encoder, as train --init-parts")
     p.add_argument("--schedule", default="v2.2", help="a named schedule: v2.2 or short (v2.2 without the decoder swap)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                    help="override a TrainConfig field, e.g. --set lr_g=2e-4 --set 'w_pl=[0,0.1,0.3,0.1]'")
@@ -260,6 +264,7 @@ def run(args: argparse.Namespace) -> dict | None:
         "batch_size": args.batch_size, "device": args.device, "precision": args.precision,
         "perceptual": args.perceptual == "on", "perceptual_net": args.perceptual_net, "seed": args.seed,
         "schedule": [asdict(p) for p in SCHEDULES[args.schedule]()],
+        "init_from": args.init_from, "init_parts": args.init_parts,
         "preview_interval": args.every, "save_interval": min(args.every, 500),
         "backup_interval": args.every if args.keep_checkpoints else 0, "keep_backups": 1000, "progress": False,
         **parse_overrides(args.set)})
@@ -333,6 +338,7 @@ def run(args: argparse.Namespace) -> dict | None:
                    "capacity": trainer.model.config.capacity, "batch_size": args.batch_size, "device": str(trainer.device),
                    "precision": trainer.precision, "perceptual": args.perceptual,
                    "perceptual_net": trainer.perceptual_net or None, "seed": args.seed, "schedule": args.schedule,
+                   "init_from": trainer.init_source or None,
                    "overrides": parse_overrides(args.set), "eval_every": args.eval_every,
                    "parts": args.parts, "blend": args.blend,
                    "faces": {k: len(list((v / "aligned_faces").glob("*.png"))) for k, v in faces.items()},

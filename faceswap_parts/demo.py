@@ -274,7 +274,8 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     report = evaluate_videos(clip_a, unseen, faces["A"], faces["B"], out=workdir / "report", device=device,
                              start=settings.train_seconds, progress=False)
     scores = {k: report[k] for k in ("identity_transfer_rate", "identity_match_rate", "mean_distance_to_a",
-                                     "mean_distance_to_b", "landmark_error", "stability_ratio", "coverage")}
+                                     "mean_distance_to_b", "sharpness_ratio", "landmark_error", "stability_ratio",
+                                     "coverage")}
     seconds["evaluate"] = time.perf_counter() - t0
     log(f"      evaluate, on the {settings.frames / settings.fps - settings.train_seconds:g} s no model trained on: "
         f"identity transfer {_percent(scores['identity_transfer_rate'])} of frames look more like B than A, "
@@ -285,6 +286,10 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     if (scores["identity_match_rate"] or 0) < 0.5:
         log("      not a swap yet: the face is nobody to the embedder (the preview shows why); run the demo again "
             "to train on, or see docs/quality.md for what a swap takes")
+    elif (scores["sharpness_ratio"] or 0) < 0.5:
+        log(f"      not a swap a person would see yet: the embedder takes the face for B, but it is a blur with "
+            f"{_percent(scores['sharpness_ratio'])} of the source's detail (see the preview); run the demo again "
+            "to train on, or see docs/quality.md")
     training_preview = workdir / "model" / "preview_latest.png"
     log(HONEST_NOTE.format(pretrain=reached["pretrain"], iterations=reached["pair"], capacity=settings.capacity))
     return DemoResult(workdir, video, preview, training_preview if training_preview.is_file() else None, seconds,

@@ -60,6 +60,19 @@ def test_identity_rate_and_distances():
     # a match must also be within the same-person distance of B: the blur that is nobody (0.7 / 0.62) is not
     assert metrics.identity_match_rate([0.7, 0.8, 0.2, np.nan], [0.62, 0.4, 0.5, 0.1], 0.6) == pytest.approx(1 / 3)
     assert metrics.identity_match_rate([np.nan], [np.nan], 0.6) is None
+
+
+def test_sharpness_sees_a_blur(grace_hopper):
+    import cv2
+
+    # the face's landmarks: a box around Grace Hopper's face (an octagon of points is enough for a hull)
+    lm = np.array([[190, 170], [330, 170], [360, 250], [330, 350], [190, 350], [160, 250]], np.float64)
+    sharp = metrics.face_sharpness(grace_hopper, lm)
+    blurred = metrics.face_sharpness(cv2.GaussianBlur(grace_hopper, (0, 0), 4), lm)
+    assert sharp > 0 and blurred < 0.1 * sharp
+    assert metrics.sharpness_ratio([blurred, np.nan], [sharp, sharp]) == pytest.approx(blurred / sharp)
+    assert metrics.sharpness_ratio([1.0], [0.0]) is None
+    assert np.isnan(metrics.face_sharpness(grace_hopper, np.zeros((6, 2))))
     assert np.allclose(metrics.centroid(np.array([[0, 2], [2, 0]])), [1, 1])
     with pytest.raises(ValueError):
         metrics.centroid(np.zeros((0, 4)))

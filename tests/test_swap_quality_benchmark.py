@@ -10,7 +10,8 @@ from pathlib import Path
 from faceswap_parts.io.images import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
-SCORES = ("identity_transfer_rate", "identity_match_rate", "mean_distance_to_a", "mean_distance_to_b", "landmark_error",
+SCORES = ("identity_transfer_rate", "identity_match_rate", "sharpness_ratio", "mean_distance_to_a", "mean_distance_to_b",
+          "landmark_error",
           "stability_ratio", "flicker_ratio", "coverage", "seam_score")
 
 

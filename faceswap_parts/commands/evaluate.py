@@ -45,6 +45,7 @@ def run(args) -> int:
     print(f"identity transfer {pct(report['identity_transfer_rate'])} "
           f"(original: {pct(report['baseline_identity_transfer_rate'])}; taken for B: "
           f"{pct(report['identity_match_rate'])}), "
+          f"sharpness ratio {num(report['sharpness_ratio'])}, "
           f"landmark error {num(report['landmark_error'])}, stability ratio {num(report['stability_ratio'])}, "
           f"flicker ratio {num(report['flicker_ratio'])}, coverage {pct(report['coverage'])} "
           f"over {report['frame_count']} frames")

@@ -109,6 +109,30 @@ def face_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.mean(image, mask=mask)[:3], np.float64)
 
 
+def face_sharpness(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """Detail of a face: the variance of the grey image's Laplacian inside the
+    convex hull of its landmarks (NaN without a usable hull). A blurred face
+    has a small fraction of the detail of the real one at the same size."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    hull = cv2.convexHull(np.round(np.asarray(landmarks)).astype(np.int32).reshape(-1, 1, 2))
+    cv2.fillConvexPoly(mask, hull, 1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))  # the hull's edge is the blend's, not the face's
+    if mask.sum() < 16:
+        return float("nan")
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    laplacian = cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F)
+    return float(laplacian[mask > 0].var())
+
+
+def sharpness_ratio(swapped: np.ndarray, original: np.ndarray) -> float | None:
+    """Median over frames of the swap's face detail over the source's
+    (:func:`face_sharpness`): about 1 for a face as sharp as the source's; a
+    blur that the embedder still takes for B scores far below."""
+    swapped, original = np.asarray(swapped, np.float64), np.asarray(original, np.float64)
+    valid = np.isfinite(swapped) & np.isfinite(original) & (original > 0)
+    return float(np.median(swapped[valid] / original[valid])) if valid.any() else None
+
+
 def colour_change(colours: np.ndarray) -> np.ndarray:
     """Mean absolute change of the mean face colour between consecutive frames
     ``(T, 3) -> (T-1,)`` in 0-255 levels (NaN where a frame has no face)."""

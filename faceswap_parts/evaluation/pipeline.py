@@ -76,16 +76,18 @@ class _Track:
 
     def __init__(self, centroid_a: np.ndarray, centroid_b: np.ndarray):
         self.centroids = (centroid_a, centroid_b)
-        self._landmarks, self._colours, self._dist = [], [], []
+        self._landmarks, self._colours, self._dist, self._sharpness = [], [], [], []
 
     def append(self, face, image: np.ndarray) -> None:
         if face is None:
             self._landmarks.append(np.full((68, 2), np.nan))
             self._colours.append(np.full(3, np.nan))
             self._dist.append((np.nan, np.nan))
+            self._sharpness.append(np.nan)
             return
         self._landmarks.append(face.landmarks)
         self._colours.append(metrics.face_colour(image, face.landmarks))
+        self._sharpness.append(metrics.face_sharpness(image, face.landmarks))
         da, db = metrics.identity_distances(face.embedding[None], *self.centroids)
         self._dist.append((da[0], db[0]))
 
@@ -96,6 +98,10 @@ class _Track:
     @property
     def colours(self) -> np.ndarray:  # (T, 3)
         return np.asarray(self._colours, np.float64).reshape(-1, 3)
+
+    @property
+    def sharpness(self) -> np.ndarray:  # (T,)
+        return np.asarray(self._sharpness, np.float64)
 
     @property
     def dist_a(self) -> np.ndarray:  # (T,)
@@ -311,6 +317,7 @@ def _summarise(frames, tracks, config, ids, centroid_a, centroid_b, analyzer, in
         "landmark_error": num(metrics.nan_mean(lm_error)),
         "expression": {k: num(metrics.nan_mean(v)) for k, v in expression.items()},
         "stability_ratio": num(metrics.paired_ratio(motion_s, motion_o)),
+        "sharpness_ratio": num(metrics.sharpness_ratio(s.sharpness, o.sharpness)),
         "flicker_ratio": num(metrics.paired_ratio(flicker_s, flicker_o)),
         "mean_motion_original": num(metrics.nan_mean(motion_o)),
         "mean_motion_swapped": num(metrics.nan_mean(motion_s)),

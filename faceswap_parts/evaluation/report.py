@@ -21,6 +21,9 @@ SUMMARY_ROWS = (
     ("identity_match_rate", "Identity match rate",
      "share of swapped faces the embedder takes for B: closer to B than to A and within its same-person "
      "distance of B (a blur that is nobody can be closer to B, but does not match)"),
+    ("sharpness_ratio", "Sharpness ratio",
+     "face detail (Laplacian variance inside the landmark hull) of the swap over the source's: about 1 is as sharp; "
+     "far below 1 is a blur, whatever the identity scores say"),
     ("mean_distance_to_a", "Mean distance to A", "swapped faces to A's centroid (larger is better)"),
     ("mean_distance_to_b", "Mean distance to B", "swapped faces to B's centroid (smaller is better)"),
     ("landmark_error", "Landmark error",
