@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from dataclasses import asdict
 import sys
 import time
 from pathlib import Path
@@ -263,7 +262,7 @@ def run(args: argparse.Namespace) -> dict | None:
         "model": ModelConfig(resolution=args.resolution, capacity=args.capacity).to_dict(),
         "batch_size": args.batch_size, "device": args.device, "precision": args.precision,
         "perceptual": args.perceptual == "on", "perceptual_net": args.perceptual_net, "seed": args.seed,
-        "schedule": [asdict(p) for p in SCHEDULES[args.schedule]()],
+        "schedule": SCHEDULES[args.schedule](),
         "init_from": args.init_from, "init_parts": args.init_parts,
         "preview_interval": args.every, "save_interval": min(args.every, 500),
         "backup_interval": args.every if args.keep_checkpoints else 0, "keep_backups": 1000, "progress": False,

@@ -201,8 +201,6 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     ``settings.train_seconds``; the score is of the rest, which no model saw.
     Both trainings resume from ``workdir`` when the demo runs again.
     """
-    from dataclasses import asdict
-
     from faceswap_parts.config import SCHEDULES, ModelConfig
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
     from faceswap_parts.evaluation import evaluate_videos
@@ -233,7 +231,7 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     log(f"[2/5] faces of the first {settings.train_seconds:g} s and their masks: {faces['A']}, {faces['B']}")
 
     common = dict(model=ModelConfig(resolution=64, capacity=settings.capacity, self_attention=settings.self_attention),
-                  batch_size=settings.batch_size, schedule=[asdict(p) for p in SCHEDULES[settings.schedule]()],
+                  batch_size=settings.batch_size, schedule=SCHEDULES[settings.schedule](),
                   perceptual=False,  # its weights need a download; the demo must run offline
                   preview_interval=settings.preview_interval, save_interval=settings.preview_interval,
                   backup_interval=0, device=device, progress=not fast, **settings.train_settings)

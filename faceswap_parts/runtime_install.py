@@ -54,15 +54,9 @@ def dlib_works() -> bool:
 
 def mtcnn_weights_ready() -> bool:
     """True when the three MTCNN weight files are installed or cached (verified)."""
-    from faceswap_parts.faces.detection import weights
-    from faceswap_parts.io.download import cache_dir, sha256sum
+    from faceswap_parts.faces.detection.weights import NETS, local_weight_path
 
-    for net in weights.NETS:
-        cached = cache_dir() / weights.cached_name(net)
-        if weights.installed_weight_path(net) is None and not (
-                cached.is_file() and sha256sum(cached) == weights.SHA256[net]):
-            return False
-    return True
+    return all(local_weight_path(net) is not None for net in NETS)
 
 
 def fetch_mtcnn_weights() -> None:

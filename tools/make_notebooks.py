@@ -266,8 +266,6 @@ SCHEDULE = "v2.2"  #@param <<SCHEDULE_NAMES>>
 #@markdown `INIT_FROM`: a trained run folder (e.g. a pretrained model) to start a new run from (empty: from scratch).
 INIT_FROM = ""  #@param {type:"string"}
 AUTO_START = True  #@param {type:"boolean"}
-from dataclasses import asdict
-
 from faceswap_parts.config import SCHEDULES
 from faceswap_parts.training import TrainConfig, Trainer
 
@@ -281,7 +279,7 @@ trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1
                               batch_size=2 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
                               backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
                               perceptual_net=PERCEPTUAL_NET, parts_augment=PARTS_AUGMENT, parts_prob=PARTS_PROB,
-                              parts_knn=PARTS_KNN, schedule=[asdict(p) for p in SCHEDULES[SCHEDULE]()],
+                              parts_knn=PARTS_KNN, schedule=SCHEDULES[SCHEDULE](),
                               init_from=INIT_FROM and str(ws.path("runs", INIT_FROM)),
                               progress=False),
                   requested_model=nb.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})

@@ -138,17 +138,13 @@ def _train_config(args) -> TrainConfig | None:
     """The run's TrainConfig: the checkpoint's settings when resuming, then
     ``--config``, ``--set`` and the options given; None when the checkpoint
     is already at ``--iterations``. Checked before any face is loaded."""
-    from faceswap_parts.config import parse_overrides
+    from faceswap_parts.config import SCHEDULES, parse_overrides
     from faceswap_parts.errors import FaceswapError
     from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
 
-    from dataclasses import asdict
-
-    from faceswap_parts.config import SCHEDULES
-
     options = {**parse_overrides(args.overrides, args.config_file), **_given(args, TRAIN_OPTIONS)}
     if args.schedule:
-        options["schedule"] = [asdict(p) for p in SCHEDULES[args.schedule]()]
+        options["schedule"] = SCHEDULES[args.schedule]()
     workdir = Path(args.workdir).expanduser()
     if workdir.exists() and not workdir.is_dir():  # before minutes of loading faces and building the model
         raise FaceswapError(f"--workdir {workdir} is a file; give a folder (it is created if missing)")

@@ -131,40 +131,42 @@ class FaceSwapper:
 
     def _frame_weights(self, frame: np.ndarray, faces) -> list[np.ndarray | None]:
         """The frame-sized landmark weight of each face: the ``parts`` mask,
-        times the face hull for the ``face`` masks; ``None`` where neither applies."""
+        times the face hull for the ``face`` masks; ``None`` where neither applies.
+        The landmarks are predicted once for both."""
         c = self.config
-        if not faces or (not c.parts and c.mask == "learned"):
+        groups = ([c.parts] if c.parts else []) + ([("face",)] if c.mask != "learned" else [])
+        if not faces or not groups:
             return [None] * len(faces)
-        weights = self._parts_weight(frame, faces, c.parts) if c.parts else [None] * len(faces)
-        if c.mask != "learned":
-            hulls = self._parts_weight(frame, faces, ("face",))
-            weights = [h if w is None else w * h for w, h in zip(weights, hulls)]
-        return weights
+        return [np.prod(masks, axis=0) for masks in self._landmark_masks(frame, faces, groups)]
 
-    def _parts_weight(self, frame: np.ndarray, faces, parts) -> list[np.ndarray]:
-        """Frame-sized masks of ``parts``, one per face, placed at the smoothed face position."""
+    def _landmark_masks(self, frame: np.ndarray, faces, groups) -> list[list[np.ndarray]]:
+        """Per face, one frame-sized mask for each group of ``groups`` (tuples of
+        part names), drawn at the smoothed face position."""
         from faceswap_parts.faces.masks import face_size, parts_mask
 
         boxes = np.stack([f.raw_box for f in faces]).astype(np.float32)
         points = np.stack([f.raw_points5 for f in faces]).astype(np.float32)
         landmarks = self.landmarker.predict(frame, boxes, points)
         h, w = frame.shape[:2]
-        weights = []
+        per_face = []
         for face, lm in zip(faces, landmarks):
             # landmarks follow the face from its raw to its smoothed position
             raw_m = alignment_matrix(face.raw_points5, self.resolution, self.coverage)
             smooth_m = alignment_matrix(face.points5, self.resolution, self.coverage)
             moved = transform_points(transform_points(lm, raw_m), invert(smooth_m))
-            # draw the mask in a window around the face only (distance transforms cost per pixel)
+            # draw the masks in a window around the face only (distance transforms cost per pixel)
             margin = face_size(moved) * 0.5
             x0, y0 = np.clip(np.floor(moved.min(axis=0) - margin), 0, [w, h]).astype(int)
             x1, y1 = np.clip(np.ceil(moved.max(axis=0) + margin), 0, [w, h]).astype(int)
-            weight = np.zeros((h, w), np.float32)
-            if x1 > x0 and y1 > y0:
-                weight[y0:y1, x0:x1] = parts_mask((moved - [x0, y0]).astype(np.float32), (y1 - y0, x1 - x0),
-                                                  parts=parts)
-            weights.append(weight)
-        return weights
+            masks = []
+            for parts in groups:
+                weight = np.zeros((h, w), np.float32)
+                if x1 > x0 and y1 > y0:
+                    weight[y0:y1, x0:x1] = parts_mask((moved - [x0, y0]).astype(np.float32), (y1 - y0, x1 - x0),
+                                                      parts=parts)
+                masks.append(weight)
+            per_face.append(masks)
+        return per_face
 
     def track_frames(self, frames: list[np.ndarray], finder: FaceFinder | None = None,
                      detect_all: bool = False) -> list[list[TrackedFace]]:

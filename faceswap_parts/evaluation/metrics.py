@@ -99,11 +99,17 @@ def landmark_motion(landmarks: np.ndarray, scale: np.ndarray | None = None) -> n
     return step / scale[:-1]
 
 
-def face_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """Mean RGB colour ``(3,)`` inside the convex hull of a face's landmarks."""
-    mask = np.zeros(image.shape[:2], np.uint8)
+def _hull_mask(shape: tuple, landmarks: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) mask, 1 inside the convex hull of ``landmarks``."""
+    mask = np.zeros(shape[:2], np.uint8)
     hull = cv2.convexHull(np.round(np.asarray(landmarks)).astype(np.int32).reshape(-1, 1, 2))
     cv2.fillConvexPoly(mask, hull, 1)
+    return mask
+
+
+def face_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Mean RGB colour ``(3,)`` inside the convex hull of a face's landmarks."""
+    mask = _hull_mask(image.shape, landmarks)
     if not mask.any():
         return np.full(3, np.nan)
     return np.asarray(cv2.mean(image, mask=mask)[:3], np.float64)
@@ -113,10 +119,8 @@ def face_sharpness(image: np.ndarray, landmarks: np.ndarray) -> float:
     """Detail of a face: the variance of the grey image's Laplacian inside the
     convex hull of its landmarks (NaN without a usable hull). A blurred face
     has a small fraction of the detail of the real one at the same size."""
-    mask = np.zeros(image.shape[:2], np.uint8)
-    hull = cv2.convexHull(np.round(np.asarray(landmarks)).astype(np.int32).reshape(-1, 1, 2))
-    cv2.fillConvexPoly(mask, hull, 1)
-    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))  # the hull's edge is the blend's, not the face's
+    # the hull's edge is the blend's, not the face's
+    mask = cv2.erode(_hull_mask(image.shape, landmarks), np.ones((3, 3), np.uint8))
     if mask.sum() < 16:
         return float("nan")
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.io.download import cache_dir, fetch
+from faceswap_parts.io.download import cache_dir, fetch, sha256sum
 from faceswap_parts.io.files import write_bytes_atomic
 
 NETS = ("pnet", "rnet", "onet")
@@ -111,6 +111,16 @@ def installed_weight_path(net: str) -> Path | None:
     return None
 
 
+def local_weight_path(net: str) -> Path | None:
+    """``net``'s weights without any network: in an installed facenet-pytorch,
+    else in the cache when they match their SHA-256; ``None`` otherwise."""
+    path = installed_weight_path(net)
+    if path is not None:
+        return path
+    cached = cache_dir() / cached_name(net)
+    return cached if cached.is_file() and sha256sum(cached) == SHA256[net] else None
+
+
 def weight_path(net: str) -> Path:
     """Local path of the weights of ``net`` ("pnet", "rnet" or "onet"),
     downloading them on first use when facenet-pytorch is not installed.
@@ -120,7 +130,7 @@ def weight_path(net: str) -> Path:
     """
     if net not in NETS:
         raise ValueError(f"unknown MTCNN network {net!r}; expected one of {NETS}")
-    path = installed_weight_path(net)
+    path = local_weight_path(net)
     if path is not None:
         return path
     urls = [base + f"{net}.pt" for base in BASE_URLS]
