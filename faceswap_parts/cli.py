@@ -13,6 +13,7 @@ import sys
 import warnings
 
 from faceswap_parts import __version__
+from faceswap_parts.commands.arguments import OneLineParser
 from faceswap_parts.errors import FaceswapError, FaceswapWarning, os_error_reason
 
 COMMANDS = ("extract", "masks", "train", "convert", "evaluate", "demo", "weights")
@@ -20,7 +21,7 @@ COMMANDS = ("extract", "masks", "train", "convert", "evaluate", "demo", "weights
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, one sub-parser per command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="faceswap-parts",
         description="Face swapping (whole face or eyes / nose / mouth) with faceswap-GAN v2.2 in PyTorch.",
     )

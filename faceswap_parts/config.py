@@ -5,6 +5,7 @@ checkpoint, never from the command line.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 
 from faceswap_parts.errors import FaceswapError
@@ -278,4 +279,6 @@ def parse_overrides(pairs: list[str] | tuple = (), config_file: str | None = Non
             raise FaceswapError(f"{name}={value!r}: expected {kind} (the default is {default!r})"[:300])
         if isinstance(default, float):
             values[name] = float(value)
+            if not math.isfinite(values[name]):  # JSON and TOML both read NaN and Infinity
+                raise FaceswapError(f"{name}={value!r}: must be a finite number")
     return values

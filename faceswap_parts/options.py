@@ -71,5 +71,7 @@ BLENDS = ("feather", "seamless")
 #: Which mask blends the generated face in: the model's attention mask (``learned``), the 68-point
 #: face hull with a feathered edge (``face``), or the learned mask limited to that hull (``learned+face``).
 CONVERT_MASKS = ("learned", "face", "learned+face")
+#: Containers the video writer makes (H.264 video, AAC audio), chosen by the output's suffix.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 #: x264's speed presets, fastest first (slower = smaller file at the same quality).
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")

@@ -131,14 +131,15 @@ def test_convert_api_reports_progress_and_counts(video_a_3s, model, tmp_path):
 
 def test_a_failure_mid_way_leaves_no_half_video(video_a_3s, model, tmp_path):
     out = tmp_path / "out.mp4"
-    out.write_bytes(b"previous result")
+    write_video(out, [np.full((64, 64, 3), 100, np.uint8)] * 3, fps=10)  # the previous result
+    previous = out.read_bytes()
 
     def crash(done, total):
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
         VideoConverter(model, ConverterConfig(max_frames=10, **FAST)).convert(video_a_3s, out, progress=crash)
-    assert out.read_bytes() == b"previous result"
+    assert out.read_bytes() == previous
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
 
 

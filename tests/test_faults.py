@@ -45,10 +45,13 @@ def test_workdir_that_is_a_file_is_refused_before_any_work(tmp_path, capsys, mon
     assert target.read_text() == "mine"
 
 
-def test_same_face_folder_for_a_and_b_is_refused(real_facesets, tmp_path, capsys):
+@pytest.mark.parametrize("b", ["", "aligned_faces"])
+def test_same_face_folder_for_a_and_b_is_refused(real_facesets, tmp_path, capsys, b):
+    """The plain alias, and the same faces under another path (the extract output and its aligned_faces)."""
     a = real_facesets[0]
-    one_line_error(capsys, ["--a", a, "--b", a, "--workdir", tmp_path / "w", "--iterations", 1, *FAST],
-                   "--a and --b are the same folder")
+    one_line_error(capsys, ["--a", a, "--b", a / b, "--workdir", tmp_path / "w", "--iterations", 1, *FAST],
+                   "are the same faces", "two people")
+    assert not (tmp_path / "w").exists()
 
 
 def test_fp16_on_a_cpu_is_refused_with_the_reason():

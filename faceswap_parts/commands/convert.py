@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from faceswap_parts.commands.arguments import finite_float
 from faceswap_parts.options import (COLOR_MODES, CONVERT_MASKS, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
                                     DETECTION_THRESHOLDS, DIRECTIONS, LANDMARK_BACKENDS, MIN_FACE, OUTPUT_TYPES,
-                                    PRECISIONS, RESOLUTIONS, SMOOTHING_METHODS)
+                                    PRECISIONS, RESOLUTIONS, SMOOTHING_METHODS, VIDEO_SUFFIXES)
 
 HELP = "swap faces (or only eyes / nose / mouth...) in a video with a trained model"
 
@@ -15,7 +16,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("video", help="input video, or a still image (jpg, png...: the output is then an image)")
     parser.add_argument("--model", required=True, metavar="WORKDIR", help="training workdir holding checkpoint.pt")
     parser.add_argument("--out", required=True, metavar="OUT.mp4",
-                        help="output video (H.264 MP4), or an image file for a still image input")
+                        help=f"output video ({', '.join(VIDEO_SUFFIXES)}: H.264), or an image file for a still image "
+                             "input; an existing one is replaced only with --overwrite, and a file that is not a "
+                             "video or image (a checkpoint) never")
+    parser.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output video or image")
     parser.add_argument("--direction", default="AtoB", choices=tuple(DIRECTIONS),
                         help="AtoB puts identity B's face on a video of A (default: AtoB)")
     parser.add_argument("--output-type", default="result", choices=OUTPUT_TYPES,
@@ -24,10 +28,10 @@ def add_arguments(parser) -> None:
                         help="match the generated face's colours to the frame (default: adain)")
     parser.add_argument("--smoothing", default="kalman", choices=SMOOTHING_METHODS,
                         help="temporal smoothing of the face box and landmarks (default: kalman)")
-    parser.add_argument("--kalman-noise", type=float, default=None, metavar="Q",
+    parser.add_argument("--kalman-noise", type=finite_float, default=None, metavar="Q",
                         help="Kalman process-noise coefficient; smaller = smoother but laggier "
                              f"(default: {DEFAULT_KALMAN_NOISE})")
-    parser.add_argument("--moving-average", type=float, default=None, metavar="C",
+    parser.add_argument("--moving-average", type=finite_float, default=None, metavar="C",
                         help=f"moving-average weight of the past, in [0, 1) (default: {DEFAULT_MOVING_AVERAGE})")
     parser.add_argument("--parts", default=None, metavar="PARTS",
                         help="swap only these regions, comma separated: face, eyes, eyebrows, nose, mouth "
@@ -37,8 +41,8 @@ def add_arguments(parser) -> None:
                              "face hull, feathered), learned+face (the learned mask inside the hull) (default: learned)")
     parser.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
                         help="68-point landmark backend for --parts and the face masks (default: auto)")
-    parser.add_argument("--start", type=float, default=None, metavar="SEC", help="first second to convert")
-    parser.add_argument("--end", type=float, default=None, metavar="SEC", help="second to stop at")
+    parser.add_argument("--start", type=finite_float, default=None, metavar="SEC", help="first second to convert")
+    parser.add_argument("--end", type=finite_float, default=None, metavar="SEC", help="second to stop at")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="convert at most N frames")
     parser.add_argument("--detect-every", type=int, default=None, metavar="K",
                         help=f"run the face detector every K frames, track with optical flow between (default: {DETECT_EVERY})")
@@ -47,7 +51,7 @@ def add_arguments(parser) -> None:
                         help="x264 speed preset, ultrafast ... veryslow: slower = smaller file (default: superfast)")
     parser.add_argument("--auto-downscale", action=argparse.BooleanOptionalAction, default=True,
                         help="detect faces on frames shrunk to 320 px (default: on)")
-    parser.add_argument("--roi-coverage", type=float, default=None, metavar="F",
+    parser.add_argument("--roi-coverage", type=finite_float, default=None, metavar="F",
                         help="fraction of the model's face crop that is pasted, 0.2-1.0 (default: 0.9)")
     parser.add_argument("--min-face", type=int, default=None, metavar="PX", help=f"smallest face to swap (default: {MIN_FACE})")
     parser.add_argument("--all-faces", action="store_true", help="swap every face, not only the largest")
@@ -64,12 +68,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--blend", default=None, metavar="feather|seamless",
                         help="feather (default): linear blend; seamless: Poisson blending first (v2's "
                              "use_poisson_blending), the face takes the frame's colours at its edge")
-    parser.add_argument("--enhance", type=float, default=None, metavar="E",
+    parser.add_argument("--enhance", type=finite_float, default=None, metavar="E",
                         help="local contrast added to the generated face, 0 (default, off) to 1")
-    parser.add_argument("--detect-threshold", type=float, default=None, metavar="T",
+    parser.add_argument("--detect-threshold", type=finite_float, default=None, metavar="T",
                         help="face probability O-Net needs (v2.2's detec_threshold, "
                              f"default {DETECTION_THRESHOLDS[2]}): lower finds more faces, and more false ones")
-    parser.add_argument("--feather", type=float, default=None, metavar="F",
+    parser.add_argument("--feather", type=finite_float, default=None, metavar="F",
                         help="width of the pasted face's soft edge, fraction of the crop (default 0.15)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -94,12 +98,12 @@ def run(args) -> int:
     still = is_image_file(args.video)
     # fail on the cheap checks (input, output folder) before loading any network
     if still:
-        image = _read_still(args.video, args.out)
+        image = _read_still(args.video, args.out, args.overwrite)
     else:
         from faceswap_parts.io.video import VideoReader
 
         VideoReader(args.video, start=args.start, end=args.end, max_frames=args.max_frames)
-        check_output_path(args.out, args.video)
+        check_output_path(args.out, args.video, overwrite=args.overwrite, suffixes=VIDEO_SUFFIXES)
     from faceswap_parts.models import load_model
 
     model = load_model(args.model, device=args.device)
@@ -122,7 +126,7 @@ def run(args) -> int:
     return 0
 
 
-def _read_still(path, out):
+def _read_still(path, out, overwrite: bool):
     """The still image to convert, after checking that ``out`` is an image
     file that can be written and is not the input."""
     from faceswap_parts.io.files import check_output_path
@@ -131,7 +135,7 @@ def _read_still(path, out):
 
     if not is_image_file(out):
         raise FaceswapError(f"{path} is a still image, so --out must be an image file (.png, .jpg...), got {out}")
-    check_output_path(out, path)
+    check_output_path(out, path, overwrite=overwrite)
     return read_image(path)
 
 

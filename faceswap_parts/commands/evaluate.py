@@ -1,4 +1,5 @@
 """`faceswap-parts evaluate`: score a swapped video against its original."""
+from faceswap_parts.commands.arguments import finite_float
 from faceswap_parts.options import EMBEDDERS, LANDMARK_BACKENDS
 
 HELP = "score a face swap: identity transfer, expression kept, stability, flicker, face coverage"
@@ -13,7 +14,7 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder for report.json and report.html")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="evaluate at most N sampled frames")
     parser.add_argument("--every", type=int, default=1, metavar="N", help="sample every N-th frame (default 1)")
-    parser.add_argument("--start", type=float, default=0.0, metavar="SECONDS",
+    parser.add_argument("--start", type=finite_float, default=0.0, metavar="SECONDS",
                         help="where in the original the swapped video begins: the --start it was converted with "
                              "(default 0)")
     parser.add_argument("--max-faces", type=int, default=100, metavar="N",

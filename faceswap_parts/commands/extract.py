@@ -1,4 +1,5 @@
 """`faceswap-parts extract VIDEO --out DIR`: a video's faces as a training face set."""
+from faceswap_parts.commands.arguments import finite_float
 from faceswap_parts.options import DETECT_EVERY, LANDMARK_BACKENDS, MIN_FACE
 
 HELP = "extract aligned faces, eye masks and landmarks from a video into a face-set folder"
@@ -16,12 +17,12 @@ def add_arguments(parser):
     parser.add_argument("--detect-every", type=int, default=DETECT_EVERY, metavar="K",
                         help="run the detector on every K-th processed frame, follow the faces with optical "
                              f"flow in between (default {DETECT_EVERY}; 1 = detect on every frame)")
-    parser.add_argument("--start", type=float, default=None, metavar="S", help="start at S seconds (default 0)")
-    parser.add_argument("--end", type=float, default=None, metavar="S", help="stop at S seconds (default: the end)")
+    parser.add_argument("--start", type=finite_float, default=None, metavar="S", help="start at S seconds (default 0)")
+    parser.add_argument("--end", type=finite_float, default=None, metavar="S", help="stop at S seconds (default: the end)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N video frames")
     parser.add_argument("--all-faces", action="store_true",
                         help="keep every face of a frame (default: only the largest)")
-    parser.add_argument("--min-sharpness", type=float, default=0.0, metavar="X",
+    parser.add_argument("--min-sharpness", type=finite_float, default=0.0, metavar="X",
                         help="skip blurry faces: variance of the Laplacian below X (default 0 = keep all; "
                              "blurry ~20, sharp 100+)")
     parser.add_argument("--size", type=int, default=256, metavar="PX", help="aligned face size (default 256)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from faceswap_parts.commands.arguments import finite_float
 from faceswap_parts.config import ModelConfig, TrainConfig
 from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, GAN_LOSSES, INIT_PARTS, NORMS, PERCEPTUAL_NETS,
                                     PRECISIONS, RESOLUTIONS, SCHEDULE_NAMES)
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     arch.add_argument("--norm", help=f"{', '.join(map(str, NORMS))} (default {m.norm})")
     arch.add_argument("--self-attention", dest="self_attention", action=argparse.BooleanOptionalAction,
                       default=None, help=f"self-attention layers (default {'on' if m.self_attention else 'off'})")
-    arch.add_argument("--coverage", type=float, help="central fraction of the aligned face the model sees "
+    arch.add_argument("--coverage", type=finite_float, help="central fraction of the aligned face the model sees "
                                                      f"(default {m.coverage})")
     start = parser.add_argument_group("starting point (new workdir only)")
     start.add_argument("--init-from", dest="init_from", metavar="W2",
@@ -84,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--parts-augment", metavar="PARTS",
                        help=f"look-alike parts augmentation: swap these parts ({', '.join(AUGMENT_PARTS)}; "
                             "comma-separated) in from the other person's most alike faces (default: off)")
-    train.add_argument("--parts-prob", type=float, metavar="P",
+    train.add_argument("--parts-prob", type=finite_float, metavar="P",
                        help=f"share of the samples so augmented (default {d.parts_prob})")
     train.add_argument("--parts-knn", type=int, metavar="K", help=f"look-alikes per face to draw from (default {d.parts_knn})")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
@@ -170,8 +171,6 @@ def _train_config(args) -> TrainConfig | None:
             raise FaceswapError(f"{' and '.join(missing)} required: {path} does not exist yet, so this is a new run")
         base = {}
     config = TrainConfig.from_dict({**base, **options, "workdir": args.workdir, "progress": not args.no_progress})
-    if config.a_dir and config.b_dir and Path(config.a_dir).resolve() == Path(config.b_dir).resolve():
-        raise FaceswapError(f"--a and --b are the same folder ({config.a_dir}); give the faces of two people")
     return config
 
 
@@ -200,6 +199,7 @@ def _train_here(args, config: TrainConfig, requested_model: dict) -> int:
     import sys
 
     from faceswap_parts.training import Trainer
+    from faceswap_parts.training.checkpoint import SaveInterrupted
 
     trainer = Trainer(config, requested_model=requested_model)
     for faces in {id(f): f for f in trainer.faces.values()}.values():  # a --pretrain pool is both identities
@@ -215,6 +215,12 @@ def _train_here(args, config: TrainConfig, requested_model: dict) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         result = trainer.train(args.iterations)
+    except SaveInterrupted:
+        kept = (f"the checkpoint of iteration {trainer.saved_iteration} is kept: {trainer.checkpoint_path}"
+                if trainer.saved_iteration is not None else "no checkpoint was saved")
+        print(f"stopped at iteration {trainer.iteration} of {args.iterations}: you interrupted the checkpoint's "
+              f"save, so {kept} (run the same command to resume)", file=sys.stderr)
+        raise
     except KeyboardInterrupt:
         print(f"stopped at iteration {trainer.iteration} of {args.iterations}; checkpoint saved: "
               f"{trainer.checkpoint_path} (run the same command to resume)", file=sys.stderr)

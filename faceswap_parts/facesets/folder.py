@@ -18,6 +18,7 @@ make it refuse rather than mix with (or delete) the user's data.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -86,6 +87,51 @@ def face_folder(folder: str | os.PathLike, label: str = "") -> FaceFolder:
     if folder.name == ALIGNED_DIR:
         return FaceFolder(folder, folder, folder.parent)
     return FaceFolder(folder, folder, None)
+
+
+def shared_images(a: FaceFolder, b: FaceFolder) -> int:
+    """How many of ``a``'s images are also ``b``'s: the same file (under any
+    path or hard link) or the same bytes. Only files of equal size are read."""
+    def stats(folder: FaceFolder) -> dict[Path, os.stat_result]:
+        return {p: p.stat() for p in folder.images()}
+
+    in_a, in_b = stats(a), stats(b)
+    same_file = {(st.st_dev, st.st_ino) for st in in_b.values()}
+    by_size: dict[int, list[Path]] = {}
+    for path, st in in_b.items():
+        by_size.setdefault(st.st_size, []).append(path)
+    digests: dict[Path, bytes] = {}
+
+    def digest(path: Path) -> bytes:
+        if path not in digests:
+            digests[path] = hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+        return digests[path]
+
+    count = 0
+    for path, st in in_a.items():
+        if (st.st_dev, st.st_ino) in same_file:
+            count += 1
+        elif any(digest(path) == digest(other) for other in by_size.get(st.st_size, ())):
+            count += 1
+    return count
+
+
+def check_two_people(a_dir: str | os.PathLike, b_dir: str | os.PathLike) -> None:
+    """Refuse face folders A and B that read the same images (one folder given
+    twice, under any path or layout); warn when their images overlap in part."""
+    import warnings
+
+    from faceswap_parts.errors import FaceswapWarning
+
+    a, b = face_folder(a_dir, "A"), face_folder(b_dir, "B")
+    if a.images_dir.resolve() == b.images_dir.resolve():
+        raise FaceswapError(f"--a {a_dir} and --b {b_dir} are the same faces ({a.images_dir.resolve()}); "
+                            "give the faces of two people")
+    shared = shared_images(a, b)
+    if shared:
+        warnings.warn(f"{shared} of A's {len(a.images())} face images are also among B's (same file or same "
+                      f"content): A ({a_dir}) and B ({b_dir}) should be two different people", FaceswapWarning,
+                      stacklevel=2)
 
 
 def has_faces(folder: str | os.PathLike) -> bool:

@@ -15,17 +15,46 @@ from faceswap_parts.errors import FaceswapError
 TEMP_MARK = ".tmp"
 
 
-def check_output_path(output: str | os.PathLike, *inputs: str | os.PathLike | None) -> str:
+#: First bytes of the files an output may replace: the videos and images this tool writes.
+_MEDIA_SIGNATURES = ((4, b"ftyp"), (4, b"moov"), (4, b"mdat"), (4, b"wide"), (4, b"free"),  # MP4 / MOV boxes
+                     (0, b"\x1a\x45\xdf\xa3"),  # Matroska
+                     (0, b"\x89PNG"), (0, b"\xff\xd8\xff"), (0, b"BM"), (0, b"II*\x00"), (0, b"MM\x00*"))
+
+
+def is_media_file(path: str | os.PathLike) -> bool:
+    """True when ``path`` starts like a video (MP4, MOV, Matroska) or an image (PNG, JPEG, BMP, TIFF,
+    WebP), or is empty: the only files an output is allowed to replace."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return True
+    return any(head[at:at + len(sig)] == sig for at, sig in _MEDIA_SIGNATURES)
+
+
+def check_output_path(output: str | os.PathLike, *inputs: str | os.PathLike | None, overwrite: bool = True,
+                      suffixes: tuple[str, ...] | None = None) -> str:
     """``output`` as a string, after one-line errors for an output in a missing
-    folder, a folder, or one of ``inputs`` itself (which is never overwritten)."""
+    folder, a folder, one of ``inputs`` itself, or an existing file that is not
+    a video or image (a checkpoint, say): these are never overwritten. An
+    existing video or image is replaced only with ``overwrite`` (the CLI's
+    ``--overwrite``, ffmpeg's ``-y``). ``suffixes``: the extensions the writer
+    produces."""
     out = Path(output)
     if not out.parent.resolve().is_dir():
         raise FaceswapError(f"output folder does not exist: {out.parent.resolve()}")
     if out.is_dir():
         raise FaceswapError(f"output path is a folder: {out}; give a file name in it")
-    for src in inputs:
-        if src is not None and out.exists() and os.path.samefile(out, src):
-            raise FaceswapError(f"refusing to overwrite the input {src}; choose another output path")
+    if suffixes is not None and out.suffix.lower() not in suffixes:
+        raise FaceswapError(f"{out}: the output must end in {', '.join(suffixes)} (the writer makes those)")
+    if out.exists():
+        for src in inputs:
+            if src is not None and os.path.samefile(out, src):
+                raise FaceswapError(f"refusing to overwrite the input {src}; choose another output path")
+        if not is_media_file(out):
+            raise FaceswapError(f"refusing to overwrite {out}: it is not a video or image (a checkpoint or other "
+                                "work, perhaps); choose another output path")
+        if not overwrite:
+            raise FaceswapError(f"{out} already exists; add --overwrite (-y) to replace it")
     return os.fspath(output)
 
 

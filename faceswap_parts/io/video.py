@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.io.files import check_output_path
-from faceswap_parts.options import X264_PRESETS
+from faceswap_parts.options import VIDEO_SUFFIXES, X264_PRESETS
 
 
 @dataclass
@@ -221,7 +222,7 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int], quality: int = 7,
                  protect: tuple[str | os.PathLike, ...] = (), preset: str | None = None,
                  audio: tuple[str | os.PathLike, float] | None = None, threads: int | None = None):
-        self.path = check_output_path(path, *protect)
+        self.path = check_output_path(path, *protect, suffixes=VIDEO_SUFFIXES)
         if not 0 <= quality <= 10:
             raise FaceswapError(f"video quality must be within 0..10, got {quality}")
         if preset is not None and preset not in X264_PRESETS:
@@ -249,7 +250,7 @@ class VideoWriter:
         cmd += ["-preset", self.preset] if self.preset else []
         cmd += ["-threads", str(self.threads)] if self.threads else []
         cmd += audio_out
-        return cmd + ["-movflags", "+faststart", "-f", "mp4", self.path]
+        return cmd + _container_args(self.path) + [self.path]
 
     def __enter__(self) -> "VideoWriter":
         import tempfile
@@ -316,6 +317,15 @@ def _audio_args(audio: tuple[str | os.PathLike, float] | None) -> tuple[list[str
             ["-map", "1:a:0", "-c:a", "aac", "-b:a", "160k", "-af", "apad", "-shortest"])
 
 
+def _container_args(path: str) -> list[str]:
+    """ffmpeg's muxer for the output's suffix (one of :data:`VIDEO_SUFFIXES`; a temporary file ends in
+    its target's): MP4 and MOV with the index up front, so a browser plays them while they load."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".mkv":
+        return ["-f", "matroska"]
+    return ["-movflags", "+faststart", "-f", "mov" if suffix == ".mov" else "mp4"]
+
+
 def concat_videos(parts: list[str | os.PathLike], path: str | os.PathLike,
                   audio: tuple[str | os.PathLike, float] | None = None, duration: float | None = None,
                   audio_codec: str | None = None) -> str:
@@ -341,7 +351,7 @@ def concat_videos(parts: list[str | os.PathLike], path: str | os.PathLike,
         # shorter track stays shorter (no padding without encoding), a longer one is cut at the video's end
         audio_out = ["-map", "1:a:0", "-c:a", "copy", "-t", f"{duration:.6f}"]
     cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", listing.name, *audio_in,
-           "-map", "0:v:0", "-c:v", "copy", *audio_out, "-movflags", "+faststart", "-f", "mp4", path]
+           "-map", "0:v:0", "-c:v", "copy", *audio_out, *_container_args(path), path]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True)
     finally:

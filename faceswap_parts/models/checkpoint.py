@@ -17,7 +17,11 @@ import torch
 from faceswap_parts.errors import FaceswapError
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: The networks conversion runs, in fp16, without the optimiser state: to share a model or convert with it.
+WEIGHTS_NAME = "weights.pt"
 BACKUP_DIR = "backups"
+#: The networks a weights file keeps (the discriminators only train).
+INFERENCE_NETWORKS = ("encoder.", "decoders.")
 
 
 def checkpoint_path(workdir: str | os.PathLike) -> Path:
@@ -114,14 +118,45 @@ def _restore_hint(path: Path, verify: bool = False) -> str:
     return "start a new workdir (there are no backups to restore)"
 
 
-def load_model(workdir: str | os.PathLike, device="auto"):
-    """The trained :class:`~faceswap_parts.models.FaceswapModel` of ``workdir``
-    in eval mode, its architecture from the checkpoint."""
+def inference_weights(model_state: dict, model_config: dict, iteration: int) -> dict:
+    """The weights file's content (:data:`WEIGHTS_NAME`): the encoder and
+    decoders of ``model_state`` in fp16, the architecture and the iteration,
+    with its own digest. A quarter of a float32 checkpoint's size, or less:
+    no discriminators and no Adam moments."""
+    weights = {k: v.detach().half() if v.is_floating_point() else v.detach()
+               for k, v in model_state.items() if k.startswith(INFERENCE_NETWORKS)}
+    state = {"kind": "weights", "model_config": dict(model_config), "model": weights, "iteration": int(iteration)}
+    state["digest"] = payload_digest(state)
+    return state
+
+
+def model_file(source: str | os.PathLike) -> Path:
+    """The file a model is loaded from: a workdir's ``checkpoint.pt``, else its
+    ``weights.pt``; or the ``.pt`` file given."""
+    path = Path(source).expanduser()
+    if path.suffix == ".pt" and not path.is_dir():
+        return path
+    if not (path / CHECKPOINT_NAME).is_file() and (path / WEIGHTS_NAME).is_file():
+        return path / WEIGHTS_NAME
+    return checkpoint_path(path)
+
+
+def load_model(source: str | os.PathLike, device="auto"):
+    """The trained :class:`~faceswap_parts.models.FaceswapModel` of ``source``
+    (a workdir, its ``checkpoint.pt`` or a ``weights.pt``: :func:`model_file`)
+    in eval mode, its architecture from the file."""
     from faceswap_parts.config import ModelConfig
     from faceswap_parts.device import resolve_device
     from faceswap_parts.models.faceswap_model import FaceswapModel
 
-    state = load_checkpoint(checkpoint_path(Path(workdir).expanduser()))
+    path = model_file(source)
+    state = load_checkpoint(path)
     model = FaceswapModel(ModelConfig.from_dict(state["model_config"]))
-    model.load_state_dict(state["model"])
+    if state.get("kind") == "weights":  # no discriminators: they stay as built, unused by inference
+        missing, unexpected = model.load_state_dict(state["model"], strict=False)
+        if unexpected or any(k.startswith(INFERENCE_NETWORKS) for k in missing):
+            raise FaceswapError(f"{path} does not hold this architecture's encoder and decoders; "
+                                f"{_restore_hint(path)}")
+    else:
+        model.load_state_dict(state["model"])
     return model.to(resolve_device(device)).eval()

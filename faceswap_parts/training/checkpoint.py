@@ -5,9 +5,14 @@ training code.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -46,15 +51,79 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
         raise FaceswapError(f"cannot write {path}: {os_error_reason(err)}; {kept}") from None
 
 
+class SaveInterrupted(KeyboardInterrupt):
+    """A second Ctrl-C or SIGTERM aborted a checkpoint save; the previous checkpoint is kept."""
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while a checkpoint is written: the first
+    one lets the save finish and is raised as ``KeyboardInterrupt`` after it;
+    a second one aborts the save with :class:`SaveInterrupted` (the atomic
+    write leaves the previous file). Python runs signal handlers only in the
+    main thread, so elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum, frame):
+        received.append(signum)
+        if len(received) > 1:
+            raise SaveInterrupted
+        print("saving the checkpoint before stopping; interrupt again to abort the save", file=sys.stderr)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except BaseException:
+        if len(received) > 1:  # torch.save turns the handler's exception into a RuntimeError
+            raise SaveInterrupted from None
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 def write_backup(path: str | os.PathLike, iteration: int, keep: int) -> Path | None:
     """Copy the checkpoint to ``backups/checkpoint_<iteration>.pt`` and keep only
-    the newest ``keep`` backups (``keep=0``: no backups)."""
+    the newest ``keep`` backups (``keep=0``: no backups).
+
+    Backups count against the disk (a Google Drive quota): each one holds a
+    checkpoint's bytes once the next save replaces ``checkpoint.pt``, so that
+    save needs a checkpoint's size free. When it would not have it, older
+    backups are dropped first (fewer than ``keep`` are kept) with a warning
+    that says so; with none to drop, no backup is added (``None``)."""
+    import warnings
+
+    from faceswap_parts.errors import FaceswapWarning
+
     path = Path(path)
     if keep <= 0:
         return None
     backup_dir = path.parent / BACKUP_DIR
     backup_dir.mkdir(exist_ok=True)
     target = backup_dir / f"checkpoint_{iteration:06d}.pt"
+    pattern = re.compile(r"checkpoint_(\d+)\.pt$")
+    backups = sorted((int(m.group(1)), p) for p in backup_dir.iterdir() if (m := pattern.match(p.name)))
+    old = [p for _, p in backups if p != target]
+    size, free = path.stat().st_size, _free_bytes(backup_dir)
+    # The new backup shares checkpoint.pt's bytes until the next save writes a new file beside them:
+    # that save needs a checkpoint's size free. Old backups count as room: dropping one frees its bytes.
+    room = free // max(size, 1) + len(old)
+    wanted = min(keep, len(old) + 1)
+    kept = max(min(wanted, room), 0)
+    if kept < wanted:
+        warnings.warn(f"the disk of {path.parent} is nearly full ({free / 1e6:.0f} MB free, a checkpoint is "
+                      f"{size / 1e6:.0f} MB): " + (f"keeping {kept} backup(s) instead of {wanted}" if kept else
+                                                     f"no backup at iteration {iteration}")
+                      + " (free some space, or lower --keep-backups)", FaceswapWarning, stacklevel=2)
+    if kept < 1:  # not even one fits: the backups there stay, none is added
+        return None
+    for stale in old[:len(old) - (kept - 1)]:
+        stale.unlink()
     # A hard link shares the just-written, fsynced file; copy where links are unsupported.
     with atomic_path(target) as tmp:
         try:
@@ -63,11 +132,13 @@ def write_backup(path: str | os.PathLike, iteration: int, keep: int) -> Path | N
             import shutil
 
             shutil.copyfile(path, tmp)
-    pattern = re.compile(r"checkpoint_(\d+)\.pt$")
-    backups = sorted((int(m.group(1)), p) for p in backup_dir.iterdir() if (m := pattern.match(p.name)))
-    for _, old in backups[:-keep]:
-        old.unlink()
     return target
+
+
+def _free_bytes(folder: Path) -> int:
+    import shutil
+
+    return shutil.disk_usage(folder).free
 
 
 def write_json(path: str | os.PathLike, data: dict) -> None:

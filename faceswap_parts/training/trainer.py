@@ -12,7 +12,7 @@ import torch
 
 from faceswap_parts.config import ModelConfig, Phase, TrainConfig, parse_augment_parts
 from faceswap_parts.faces.alignment import center_crop
-from faceswap_parts.facesets import load_faceset, load_pool
+from faceswap_parts.facesets import check_two_people, load_faceset, load_pool
 from faceswap_parts.training.data import BatchSource
 from faceswap_parts.training.data.augment_torch import augment_batch
 from faceswap_parts.training.data.dataset import RawBatch, to_model_range
@@ -21,6 +21,7 @@ from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.io.images import write_image
 from faceswap_parts.models import FaceswapModel
 from faceswap_parts.training import checkpoint as ckpt
+from faceswap_parts.training.lock import WorkdirLock
 from faceswap_parts.models import checkpoint as model_ckpt
 from faceswap_parts.training.history import CURVE_NAME, LossHistory, plot_curves
 from faceswap_parts.training.objective import discriminator_losses, generator_losses
@@ -135,10 +136,13 @@ class Trainer:
         self.workdir = Path(config.workdir).expanduser()
         self.device = resolve_device(config.device)
         self.checkpoint_path = model_ckpt.checkpoint_path(self.workdir)
-        if rank == 0:
-            ckpt.remove_stale_temporaries(self.checkpoint_path)  # left by a save that was killed (kill -9)
+        self._lock: WorkdirLock | None = None
+        if rank == 0 and self.workdir.is_dir():  # a new workdir is locked when training creates it
+            self._take_workdir()
         requested_model = dict(requested_model or {})
         state = model_ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
+        #: the iteration of the checkpoint on disk that this trainer wrote or resumed (None: none yet)
+        self.saved_iteration: int | None = int(state["iteration"]) if state is not None else None
         init = None  # the checkpoint a new run starts from (--init-from)
         if state is not None:
             model_config = ModelConfig.from_dict(state["model_config"])
@@ -147,6 +151,9 @@ class Trainer:
         elif config.init_from:
             init_path = _init_checkpoint_path(config.init_from, self.checkpoint_path)
             init = model_ckpt.load_checkpoint(init_path)
+            if init.get("kind") == "weights" and config.init_parts == "all":
+                raise FaceswapError(f"--init-from {init_path} is a weights file, without discriminators; give "
+                                    "its checkpoint.pt, or add --init-parts encoder")
             model_config = ModelConfig.from_dict(init["model_config"])
             _check_init_request(model_config, requested_model, init_path)
         else:
@@ -159,6 +166,7 @@ class Trainer:
             shared = load_pool(config.pretrain_dirs)
             self.faces = {"A": shared, "B": shared}
         else:
+            check_two_people(config.a_dir, config.b_dir)
             self.faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
         pool = list(self.faces.values())
         cuda = self.device.type == "cuda"
@@ -211,6 +219,29 @@ class Trainer:
             # The user's own file is loaded now, so a wrong one stops the run here, not a fifth of the way in.
             self.perceptual_net, self.perceptual = load_perceptual("vggface2", device=self.device,
                                                                    weights_path=config.perceptual_weights)
+
+    def _take_workdir(self) -> None:
+        """Lock the workdir for this trainer (one trainer per workdir), then remove what saves that were
+        killed (kill -9) left there: only under the lock, since another trainer's save may be under way."""
+        self._lock = WorkdirLock.acquire(self.workdir)
+        ckpt.remove_stale_temporaries(self.checkpoint_path)
+
+    def _check_workdir(self) -> None:
+        """Before writing: hold the workdir's lock, and find on disk the checkpoint this trainer knows."""
+        if self.rank != 0:
+            return
+        if self._lock is None:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            self._take_workdir()
+        self._lock.check()
+        if self.saved_iteration is None and self.checkpoint_path.exists():
+            raise FaceswapError(f"a checkpoint appeared in {self.workdir} after this trainer was made (another "
+                                "training?); make a new trainer, which resumes it")
+
+    def close(self) -> None:
+        """Release the workdir's lock (the process's end does the same)."""
+        if self._lock is not None:
+            self._lock.release()
 
     def _setup_lookalikes(self) -> None:
         """Look-alike parts augmentation: index both face sets (cached beside
@@ -298,13 +329,24 @@ class Trainer:
                                 f"--perceptual-net {used} (or auto), or start a new workdir for {asked}")
 
     def save(self) -> Path:
-        """Write ``checkpoint.pt`` atomically (and ``config.json``, the history CSV)."""
-        self.history.flush()
-        ckpt.atomic_save(self.state_dict(), self.checkpoint_path)
-        ckpt.write_json(self.workdir / "config.json", {"iteration": self.iteration, "precision": self.precision,
-                                                       "perceptual_net": self.perceptual_net,
-                                                       "model": self.config.model.to_dict(),
-                                                       "train": self.config.to_dict()})
+        """Write ``checkpoint.pt`` atomically (and ``config.json``, the history CSV).
+
+        Ctrl-C or SIGTERM during the save waits for it to finish and then
+        raises ``KeyboardInterrupt``; a second one aborts it
+        (:class:`~faceswap_parts.training.checkpoint.SaveInterrupted`), keeping
+        the previous checkpoint."""
+        self._check_workdir()
+        with ckpt.signals_deferred():
+            self.history.flush()
+            state = self.state_dict()
+            ckpt.atomic_save(state, self.checkpoint_path)
+            ckpt.atomic_save(model_ckpt.inference_weights(state["model"], state["model_config"], self.iteration),
+                             self.workdir / model_ckpt.WEIGHTS_NAME)
+            ckpt.write_json(self.workdir / "config.json", {"iteration": self.iteration, "precision": self.precision,
+                                                           "perceptual_net": self.perceptual_net,
+                                                           "model": self.config.model.to_dict(),
+                                                           "train": self.config.to_dict()})
+            self.saved_iteration = self.iteration
         return self.checkpoint_path
 
     # ------------------------------------------------------------------ one iteration
@@ -468,13 +510,14 @@ class Trainer:
         from tqdm.auto import tqdm
 
         cfg = self.config
-        self.workdir.mkdir(parents=True, exist_ok=True)
         result = TrainResult(self.iteration, iterations)
         if self.iteration >= iterations:
             return result
         if self._failed:
             raise FaceswapError("this trainer stopped on a non-finite loss; make a new one, which resumes from "
                                 "the last good checkpoint")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._check_workdir()
         streams = {k: src.iterate(self.iteration, raw=self.augment_on_device) for k, src in self.sources.items()}
         main = self.rank == 0
         # it/s even below one iteration a second (tqdm would switch to s/it), samples/s beside it
@@ -482,7 +525,6 @@ class Trainer:
                    dynamic_ncols=True, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
                                                   "[{elapsed}<{remaining}, {rate_noinv_fmt}{postfix}]")
         samples_per_it = 2 * cfg.batch_size
-        saved_at = self.iteration if self.checkpoint_path.exists() else -1
         stop = False
         try:
             while self.iteration < iterations and not stop:
@@ -504,8 +546,8 @@ class Trainer:
                     bar.set_description("train: saving checkpoint…", refresh=True)
                     self.save()
                     bar.set_description("train", refresh=False)
-                    saved_at = self.iteration
-                if cfg.backup_interval and self.iteration % cfg.backup_interval == 0 and saved_at == self.iteration:
+                if (cfg.backup_interval and self.iteration % cfg.backup_interval == 0
+                        and self.saved_iteration == self.iteration):
                     ckpt.write_backup(self.checkpoint_path, self.iteration, cfg.keep_backups)
                 if callback is not None and not self._want_stop:
                     try:
@@ -517,15 +559,17 @@ class Trainer:
                 stop = self._want_stop if self.processes == 1 else self._stop_votes > 0
             if stop:
                 result.stopped_early = True
+        except ckpt.SaveInterrupted:
+            raise
         except KeyboardInterrupt:
-            if main and saved_at != self.iteration:
+            if main and self.saved_iteration != self.iteration:
                 self.save()
             raise
         finally:
             bar.close()
             for stream in streams.values():
                 stream.close()
-        if main and saved_at != self.iteration:
+        if main and self.saved_iteration != self.iteration:
             self.save()
         self._want_stop, self._stop_votes = False, 0.0
         result.iteration = self.iteration
