@@ -192,6 +192,12 @@ class TrainConfig:
         for name in ("preview_interval", "save_interval", "backup_interval", "keep_backups", "workers"):
             if getattr(self, name) < 0:
                 raise FaceswapError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
+        numbers = {f.name: getattr(self, f.name) for f in fields(self)
+                   if isinstance(getattr(self, f.name), float) and not isinstance(getattr(self, f.name), bool)}
+        numbers.update({f"w_pl[{i}]": w for i, w in enumerate(self.w_pl)})
+        bad = [f"{k}={v}" for k, v in numbers.items() if not math.isfinite(v)]
+        if bad:
+            raise FaceswapError(f"{', '.join(bad)}: training settings must be finite numbers")
         starts = [p.start for p in self.schedule]
         if not starts or starts[0] != 0.0 or starts != sorted(starts) or starts[-1] >= 1.0:
             raise FaceswapError("schedule phases must start at 0.0 and increase, each start below 1.0")

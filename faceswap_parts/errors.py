@@ -19,8 +19,8 @@ class FaceswapWarning(UserWarning):
 _OS_HINTS = {
     "EACCES": "give this user access, or choose another folder",
     "EPERM": "give this user access, or choose another folder",
-    "ENOSPC": "free some space and run it again; saved checkpoints are kept",
-    "EDQUOT": "free some space and run it again; saved checkpoints are kept",
+    "ENOSPC": "free some space and run the same command again",
+    "EDQUOT": "free some space and run the same command again",
     "EROFS": "choose a writable folder",
 }
 

@@ -239,12 +239,17 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, config: Extr
         from faceswap_parts.faces.detection import FaceDetector
 
         detector = FaceDetector(device=c.device, min_face_size=max(12, c.min_face))
-    out = faceset.prepare_output(out, overwrite=c.overwrite)
+    out = faceset.prepare_output(out, overwrite=c.overwrite, video=video)
     summary = ExtractionSummary(video=os.fspath(video), out=os.fspath(out), landmarks=landmarker.name)
     faces = _FaceSetWriter(out, Path(video).stem, landmarker, c, summary)
     meta = {"video": os.fspath(Path(video).resolve()), "fps": reader.fps, "frame_size": list(reader.size),
             "start": reader.start, "end": reader.end, "every": c.every, "detect_every": c.detect_every,
-            "size": c.size, "coverage": 1.0, "landmarks": landmarker.name, "faces": faces.records}
+            "size": c.size, "coverage": 1.0, "landmarks": landmarker.name, "name_stem": Path(video).stem,
+            "summary": {"complete": False}, "faces": []}
+    # Written before the first face, so that a kill or a full disk leaves a faces.json that names what
+    # was being written: --overwrite, or the same command again, then recognises those files as its own.
+    faceset.write_faces_json(out, meta)
+    meta["faces"] = faces.records
     bar = None
     if c.progress:
         from tqdm.auto import tqdm
@@ -278,7 +283,13 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, config: Extr
             meta["summary"] = {k: v for k, v in asdict(summary).items() if k not in ("video", "out")}
             if not summary.complete:  # list only the faces whose files were written (a full disk stops writes)
                 meta["faces"] = [r for r in faces.records if (Path(out) / r["file"]).is_file()]
-            faceset.write_faces_json(out, meta)
+            try:
+                faceset.write_faces_json(out, meta)
+            except OSError:
+                if summary.complete:
+                    raise
+                # The error that stopped the extraction (a full disk, say) is the one to report; the
+                # faces.json written before the first face stays, marking the folder as interrupted.
     summary.seconds = time.perf_counter() - start
     if summary.faces_written == 0:
         raise FaceswapError(f"no face found in {video} ({summary.frames_processed} frames checked, "

@@ -298,15 +298,32 @@ def test_backups_give_way_to_a_nearly_full_disk(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert [save_and_back_up(i, keep=3) for i in (1, 2, 3)][-1] == [1, 2, 3]
-        free["bytes"] = 500  # the next save would not fit, but the keep limit drops a backup anyway
+        free["bytes"] = 1500  # the copy or the next save, not both; but the keep limit drops a backup anyway
         assert save_and_back_up(4, keep=3) == [2, 3, 4]
-    with pytest.warns(FaceswapWarning, match=r"nearly full \(0 MB free, a checkpoint is 0 MB\): keeping 3 backup"
+    free["bytes"] = 500
+    with pytest.warns(FaceswapWarning, match=r"nearly full \(0 MB free, a checkpoint is 0 MB\): keeping 2 backup"
                                              r"\(s\) instead of 4 \(free some space, or lower --keep-backups\)"):
-        assert save_and_back_up(5, keep=5) == [3, 4, 5]
-    assert (backups / "checkpoint_000003.pt").read_bytes() == bytes([3]) * 1000  # the kept ones are intact
+        assert save_and_back_up(5, keep=5) == [4, 5]
+    assert (backups / "checkpoint_000004.pt").read_bytes() == bytes([4]) * 1000  # the kept ones are intact
     shutil.rmtree(backups)
     with pytest.warns(FaceswapWarning, match="no backup at iteration 6"):
         assert save_and_back_up(6, keep=3) == []
+
+
+def test_damage_to_the_checkpoint_in_place_leaves_its_backup_intact(trained, tmp_path):
+    from faceswap_parts.training.checkpoint import write_backup
+
+    workdir = tmp_path / "w"
+    shutil.copytree(trained, workdir)
+    backup = write_backup(workdir / "checkpoint.pt", 2, keep=3)
+    before = digest(backup)
+    with open(workdir / "checkpoint.pt", "r+b") as f:  # what `dd conv=notrunc` or a bad sector does
+        f.seek(os.path.getsize(workdir / "checkpoint.pt") // 2)  # inside the weights
+        f.write(b"\0" * 4096)
+    assert digest(backup) == before and os.stat(backup).st_ino != os.stat(workdir / "checkpoint.pt").st_ino
+    with pytest.raises(FaceswapError, match=f"corrupted.*copy a backup over it \\(newest good: {backup}\\)"):
+        load_checkpoint(workdir / "checkpoint.pt")
+    assert load_checkpoint(backup)["iteration"] == 2
 
 
 def test_checkpoint_size_benchmark_reports_both_files():
@@ -321,3 +338,169 @@ def test_checkpoint_size_benchmark_reports_both_files():
     # 12 bytes a parameter (weights and two Adam moments) against 2 a generator parameter
     assert run["checkpoint_mb"] == pytest.approx(run["parameters"] * 12 / 1e6, rel=0.02)
     assert run["weights_mb"] < run["checkpoint_mb"] / 5 and run["save_s"] > run["weights_s"] > 0
+
+
+# -- issue 28: non-finite weights are never saved as good, nor loaded -----------------------------------------
+def test_non_finite_weights_are_not_saved(real_facesets, tmp_path, trained):
+    import torch
+
+    from faceswap_parts.config import TrainConfig
+    from faceswap_parts.training import Trainer
+
+    workdir = tmp_path / "w"
+    shutil.copytree(trained, workdir)
+    before = digest(workdir / "checkpoint.pt")
+    trainer = Trainer(TrainConfig.from_dict({**load_checkpoint(workdir / "checkpoint.pt")["train_config"],
+                                             "workdir": str(workdir)}))
+    with torch.no_grad():
+        next(trainer.model.encoder.parameters()).view(-1)[7] = float("inf")
+    with pytest.raises(FaceswapError, match="no longer finite numbers .* at iteration 2, so they were not saved; "
+                                            "the checkpoint of iteration 2 is kept"):
+        trainer.save()
+    assert digest(workdir / "checkpoint.pt") == before
+    with pytest.raises(FaceswapError, match="w_eyes=nan: training settings must be finite"):
+        TrainConfig(w_eyes=float("nan"))
+
+
+def test_a_checkpoint_with_non_finite_weights_is_refused_naming_a_finite_backup(trained, tmp_path, video_a_3s,
+                                                                             real_facesets):
+    import torch
+
+    from faceswap_parts.models.checkpoint import payload_digest
+
+    workdir = tmp_path / "w"
+    shutil.copytree(trained, workdir)
+    (workdir / "backups").mkdir(exist_ok=True)
+    good = workdir / "backups" / "checkpoint_000002.pt"
+    shutil.copyfile(workdir / "checkpoint.pt", good)
+    state = torch.load(workdir / "checkpoint.pt", weights_only=True)
+    for value in state["model"].values():
+        if value.is_floating_point():
+            value.fill_(float("nan"))
+    state["digest"] = payload_digest(state)  # what a run with lr_g=inf saved before: a digest that matches
+    bad = workdir / "backups" / "checkpoint_000003.pt"
+    torch.save(state, workdir / "checkpoint.pt")
+    shutil.copyfile(workdir / "checkpoint.pt", bad)
+    (workdir / "weights.pt").unlink()
+    before = {p: digest(p) for p in workdir.rglob("*.pt")}
+    for result in (cli("convert", video_a_3s, "--model", workdir, "--out", tmp_path / "o.mp4", "--quiet"),
+                   cli(*train_args(real_facesets, workdir, 5))):
+        one_line(result, 1, "holds non-finite weights (NaN or inf)", f"newest good: {good}")
+    assert {p: digest(p) for p in before} == before and not (tmp_path / "o.mp4").exists()
+
+
+# -- issue 28: extraction that can be run again, workdirs apart from faces, messages ---------------------------
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs (grown later by the test); skipped where mounting is not allowed."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(folder)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_an_extraction_stopped_by_a_full_disk_runs_again_after_space_is_freed(video_a_3s, small_disk):
+    out = small_disk / "faces"
+    command = ["extract", video_a_3s, "--out", out, "--landmarks", "mtcnn", "--device", "cpu", "--quiet"]
+    full = cli(*command)
+    err = one_line(full, 1, "No space left on device", "free some space and run the same command again")
+    assert f"{out}/" in err  # names the file that did not fit
+    subprocess.run(["mount", "-o", "remount,size=40M", str(small_disk)], check=True)
+    again = cli(*command)
+    assert again.returncode == 0, again.stderr
+    faces = load_faceset_json(out)
+    assert faces["summary"]["complete"] is True and len(faces["faces"]) == 90
+    assert len(list((out / "aligned_faces").iterdir())) == 90
+
+
+def load_faceset_json(folder):
+    import json
+
+    return json.loads((folder / "faces.json").read_text())
+
+
+def test_an_extraction_killed_mid_way_runs_again_but_never_touches_the_users_files(video_a_3s, tmp_path):
+    out = tmp_path / "faces"
+    command = ["extract", video_a_3s, "--out", out, "--landmarks", "mtcnn", "--device", "cpu", "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-m", "faceswap_parts", *map(str, command)], env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.glob("aligned_faces/*.png"))) < 5:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert load_faceset_json(out)["summary"]["complete"] is False  # written before the first face
+    result = cli(*command)  # the same command again: the interrupted extraction restarts
+    assert result.returncode == 0, result.stderr
+    assert load_faceset_json(out)["summary"]["complete"] is True
+    mine = out / "aligned_faces" / "holiday.png"
+    shutil.copyfile(next(out.glob("aligned_faces/*.png")), mine)
+    one_line(cli(*command, "--overwrite"), 1, "1 file(s) that faceswap-parts did not write", "holiday.png")
+    assert mine.is_file()
+
+
+@pytest.mark.parametrize("where", ["aligned_faces", "aligned_faces/run", "..", "plain"])
+def test_a_workdir_and_a_face_folder_are_kept_apart(real_facesets, tmp_path, where):
+    a, b = real_facesets
+    if where == "plain":  # a plain folder of face images used as the workdir too
+        a = tmp_path / "plain"
+        shutil.copytree(real_facesets[0] / "aligned_faces", a)
+        workdir = a
+    else:
+        workdir = (a / where).resolve() if where != ".." else a.parent
+    before = sorted(p for p in a.rglob("*"))
+    words = ["is inside --workdir"] if where == ".." else ["is inside the face folder", "previews would be read"]
+    one_line(cli("train", "--a", a, "--b", b, "--workdir", workdir, "--iterations", 1, *FAST), 1, *words)
+    assert sorted(p for p in a.rglob("*")) == before  # no lock file, no preview, nothing
+
+
+def test_misleading_messages_are_gone(trained, real_facesets, tmp_path, video_a_3s):
+    # a folder where the checkpoint file belongs, with --a/--b given
+    workdir = tmp_path / "w"
+    (workdir / "checkpoint.pt").mkdir(parents=True)
+    one_line(cli(*train_args(real_facesets, workdir, 1)), 1, "checkpoint.pt is a folder where the checkpoint file")
+    # masks on a file
+    one_line(cli("masks", trained / "config.json"), 1, "config.json is a file; give the face folder")
+    # convert --model W/checkpoint.pt takes the file
+    out = tmp_path / "o.mp4"
+    ok = cli("convert", video_a_3s, "--model", trained / "checkpoint.pt", "--out", out, "--max-frames", "2", "--quiet")
+    assert ok.returncode == 0 and out.is_file(), ok.stderr
+    # evaluate --start beyond the end: one line, not inside a progress bar, and no empty --out left
+    report = tmp_path / "report"
+    result = cli("evaluate", video_a_3s, out, "--a", real_facesets[0], "--b", real_facesets[1], "--out", report,
+                 "--start", "50")
+    assert result.returncode == 1 and "\r" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "error" in line]
+    assert lines == [f"faceswap-parts evaluate: error: --start 50s is beyond the end of {video_a_3s} (3.00s)"]
+    assert not report.exists()
+
+
+def test_convert_says_when_no_frame_has_a_face_and_clears_a_killed_runs_litter(trained, tmp_path):
+    import numpy as np
+
+    from faceswap_parts.io.video import write_video
+
+    video = tmp_path / "wall.mp4"
+    write_video(video, [np.full((128, 128, 3), 90, np.uint8)] * 6, fps=10)
+    out = tmp_path / "o.mp4"
+    dead = tmp_path / ".o.mp4.999999999.tmp.mp4"  # a kill -9 mid-write, from a process long gone
+    live = tmp_path / f".o.mp4.{os.getpid()}.tmp.mp4"  # a live process's write in progress
+    dead.write_bytes(b"half")
+    live.write_bytes(b"busy")
+    result = cli("convert", video, "--model", trained, "--out", out, "--quiet")
+    assert result.returncode == 0
+    assert result.stderr.strip() == (f"faceswap-parts convert: warning: no face found in any frame of {video}: "
+                                     f"{out} is the video unchanged")
+    assert not dead.exists() and live.read_bytes() == b"busy"
+
+
+def test_a_face_set_of_one_face_trains_with_a_warning(real_facesets, tmp_path):
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copyfile(next((real_facesets[1] / "aligned_faces").glob("*.png")), one / "face.png")
+    result = cli("train", "--a", real_facesets[0], "--b", one, "--workdir", tmp_path / "w", "--iterations", 1, *FAST)
+    assert result.returncode == 0, result.stderr
+    assert f"faceswap-parts train: warning: face set B ({one}) has only 1 face(s)" in result.stderr

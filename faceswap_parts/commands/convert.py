@@ -120,6 +120,11 @@ def run(args) -> int:
     print(f"wrote {result.path}: {result.frames} frames at {result.fps:g} fps, {size}, "
           f"{audio}, faces in {result.frames_with_faces} frames, {result.frames / max(result.seconds, 1e-9):.1f} "
           f"frames/s")
+    if result.frames and not result.frames_with_faces:
+        import sys
+
+        print(f"faceswap-parts convert: warning: no face found in any frame of {args.video}: {result.path} is the "
+              "video unchanged", file=sys.stderr)
     if args.start:
         print(f"this segment starts at {args.start:g}s of {args.video}: score it with "
               f"`faceswap-parts evaluate ... --start {args.start:g}`")

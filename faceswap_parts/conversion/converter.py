@@ -30,7 +30,7 @@ from faceswap_parts.conversion.segments import (MIN_SEGMENT_FRAMES, SEGMENT_FOLD
 from faceswap_parts.conversion.swapper import FaceSwapper
 from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.io.background import BackgroundWriter, prefetch
-from faceswap_parts.io.files import atomic_path, check_output_path
+from faceswap_parts.io.files import atomic_path, check_output_path, remove_dead_temporaries
 from faceswap_parts.options import VIDEO_SUFFIXES
 
 
@@ -77,6 +77,7 @@ class VideoConverter(FaceSwapper):
         input_path, output_path = os.fspath(input_path), os.fspath(output_path)
         reader = VideoReader(input_path, start=c.start, end=c.end, max_frames=c.max_frames)
         check_output_path(output_path, input_path, suffixes=VIDEO_SUFFIXES)
+        remove_dead_temporaries(output_path)  # what a conversion killed mid-write (kill -9) left beside it
         has_audio = c.audio and reader.info.has_audio
         audio = (input_path, reader.start) if has_audio else None
         size = output_size(c.output_type, reader.size)

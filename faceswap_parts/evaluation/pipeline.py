@@ -16,7 +16,7 @@ from faceswap_parts.evaluation import metrics
 from faceswap_parts.evaluation.embeddings import DEFAULT_EMBEDDER, FaceEmbedder, get_embedder
 from faceswap_parts.evaluation.faces import FaceAnalyzer, embed_face_folder, face_folder_images, pick_face
 from faceswap_parts.evaluation.pairing import paired_frames
-from faceswap_parts.io.video import probe
+from faceswap_parts.io.video import VideoReader, probe
 
 THUMB = 128  # side of each face in the worst-frames strip
 
@@ -158,10 +158,9 @@ def evaluate_videos(original: str | os.PathLike, swapped: str | os.PathLike, fac
     info_o, info_s = probe(original), probe(swapped)
     for label, folder in (("A", faces_a), ("B", faces_b)):
         face_folder_images(folder, label)  # refuse a wrong folder before loading any model
-    if out is not None:
-        if Path(out).exists() and not Path(out).is_dir():
-            raise FaceswapError(f"--out must be a folder, but {out} is a file")
-        Path(out).mkdir(parents=True, exist_ok=True)
+    VideoReader(original, start=config.start)  # --start beyond the end: say so now, not inside the progress bar
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise FaceswapError(f"--out must be a folder, but {out} is a file")
     model = None
     if config.model:  # load first: a wrong workdir should fail before minutes of scoring
         from faceswap_parts.models import load_model
@@ -189,6 +188,7 @@ def evaluate_videos(original: str | os.PathLike, swapped: str | os.PathLike, fac
     if out is not None:
         from faceswap_parts.evaluation.report import write_report
 
+        Path(out).mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves no empty folder
         write_report(report, [item[2] for item in sorted(worst, reverse=True)], out)
     return report
 

@@ -134,6 +134,22 @@ def check_two_people(a_dir: str | os.PathLike, b_dir: str | os.PathLike) -> None
                       stacklevel=2)
 
 
+def check_apart(workdir: str | os.PathLike, face_dirs) -> None:
+    """Refuse a training workdir that is, or lies inside, one of ``face_dirs``
+    (its previews would be read back as faces on the next start), or that
+    holds one of them."""
+    work = Path(workdir).expanduser().resolve()
+    for given in face_dirs:
+        folder = face_folder(given)
+        for place in {folder.given.resolve(), folder.images_dir.resolve()}:
+            if work == place or place in work.parents:
+                raise FaceswapError(f"--workdir {workdir} is inside the face folder {given}: its previews would be "
+                                    "read as faces; give a workdir outside the face folders")
+            if work in place.parents:
+                raise FaceswapError(f"the face folder {given} is inside --workdir {workdir}; keep face folders "
+                                    "and workdirs apart")
+
+
 def has_faces(folder: str | os.PathLike) -> bool:
     """True when ``folder`` is a face folder (any layout) holding images."""
     try:
@@ -181,9 +197,18 @@ def rounded(array, digits: int = 2) -> list:
 
 
 def own_files(folder: str | os.PathLike, data: dict) -> set[Path]:
-    """Every file ``faces.json`` says this tool wrote in ``folder``."""
+    """Every file ``faces.json`` says this tool wrote in ``folder``: those it
+    lists, and, in the tool's sub-folders, every file named after the video
+    it records (``name_stem``, written before the first face): what an
+    extraction killed or stopped by a full disk wrote before it could list it."""
     folder = Path(folder)
     files = {folder / FACES_JSON}
+    stem = data.get("name_stem")
+    if isinstance(stem, str) and stem:
+        pattern = re.compile(re.escape(stem) + r"_\d{6}_\d+\.(png|jpg)")
+        for sub in folder.iterdir():
+            if sub.is_dir() and _is_own_dir(sub.name):
+                files.update(p for p in sub.iterdir() if p.is_file() and pattern.fullmatch(p.name))
     for face in data.get("faces", []):
         for key, value in face.items():
             if key.endswith("file") and isinstance(value, str) and "/" in value:
@@ -216,21 +241,33 @@ def _holds_nothing(folder: Path) -> bool:
                for p in entries)
 
 
-def prepare_output(folder: str | os.PathLike, overwrite: bool = False, parts=("eyes",)) -> Path:
+def interrupted(folder: str | os.PathLike, video: str | os.PathLike) -> bool:
+    """True when ``folder`` holds an extraction of ``video`` that did not finish
+    (killed, or stopped by a full disk): running it again restarts it."""
+    try:
+        data = read_faces_json(folder)
+    except FaceswapError:
+        return False
+    summary = data.get("summary") or {}
+    return data.get("video") == os.fspath(Path(video).resolve()) and summary.get("complete") is False
+
+
+def prepare_output(folder: str | os.PathLike, overwrite: bool = False, parts=("eyes",),
+                   video: str | os.PathLike | None = None) -> Path:
     """Make ``folder`` ready for a new extraction and return it.
 
     A missing or empty folder (or one left by a run that found no face) is
-    used as is. A non-empty one is refused
-    without ``overwrite``; with it, the previous extraction's files (those
-    listed in its ``faces.json``) are deleted and everything else is left
-    alone, unless the tool's sub-folders hold files it did not write, which
-    is refused.
+    used as is. A non-empty one is refused without ``overwrite``, unless it
+    holds an :func:`interrupted` extraction of the same ``video``; with it,
+    the previous extraction's files (:func:`own_files`) are deleted and
+    everything else is left alone, unless the tool's sub-folders hold files
+    it did not write, which is refused.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise FaceswapError(f"output path {folder} is a file; give a folder")
     if folder.is_dir() and any(folder.iterdir()) and not _holds_nothing(folder):
-        if not overwrite:
+        if not overwrite and not (video is not None and interrupted(folder, video)):
             raise FaceswapError(f"output folder {folder} is not empty; choose a new folder, or pass --overwrite "
                                 "to replace a previous extraction there (other files are never deleted)")
         own: set[Path] = set()

@@ -128,6 +128,8 @@ def make_masks(folder: str | os.PathLike, parts="eyes", landmarks: str = "auto",
     from faceswap_parts.faces.landmarks import get_landmarker
 
     folder = Path(folder)
+    if folder.is_file():
+        raise FaceswapError(f"{folder} is a file; give the face folder that extract wrote")
     if not folder.is_dir():
         raise FaceswapError(f"folder not found: {folder}")
     groups = _mask_names(parts)

@@ -71,6 +71,32 @@ def stale_temporaries(path: str | os.PathLike) -> list[Path]:
     return sorted(path.parent.glob(f".{path.name}.*{TEMP_MARK}*"))
 
 
+def remove_dead_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of ``path`` whose writing process no longer
+    runs (killed with kill -9 mid-write); a live process's stay. Returns
+    what was removed."""
+    removed = []
+    name = Path(path).name
+    for tmp in stale_temporaries(path):
+        pid = tmp.name[len(name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or no such check here (Windows): leave its file alone
+        return True
+    return True
+
+
 def fsync_dir(folder: str | os.PathLike) -> None:
     """Make a rename in ``folder`` durable (no-op where folders cannot be opened)."""
     try:
@@ -111,9 +137,15 @@ def atomic_path(path: str | os.PathLike, fsync: bool = False, suffix: str | None
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Replace ``path``'s content with ``data`` atomically."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(data)
+    """Replace ``path``'s content with ``data`` atomically. A failed write
+    (a full disk) raises an ``OSError`` naming ``path``."""
+    try:
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(data)
+    except OSError as err:
+        if err.filename is not None or err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror, os.fspath(path)) from None
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -83,9 +83,11 @@ def write_image(path: str | os.PathLike, image: np.ndarray, jpeg_quality: int | 
         # not ndarray.tofile: it ignores a failed flush at close, leaving 0-byte files on a full disk
         with open(path, "wb") as f:
             f.write(data)
-    except OSError:
+    except OSError as err:
         with contextlib.suppress(OSError):  # a full disk leaves a cut-off file: remove it
             os.unlink(path)
+        if err.filename is None and err.errno is not None:  # a failed write names no file: say which
+            raise OSError(err.errno, err.strerror, os.fspath(path)) from None
         raise
 
 

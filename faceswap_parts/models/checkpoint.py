@@ -32,6 +32,9 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = Fa
     """Load a checkpoint file saved by :func:`atomic_save` (``weights_only=True``;
     ``mmap=True`` to peek at the configs without reading the weights)."""
     path = Path(path)
+    if path.is_dir():
+        raise FaceswapError(f"{path} is a folder where the checkpoint file belongs; move it away, or give "
+                            "another workdir")
     if not path.is_file():
         raise FaceswapError(f"no checkpoint at {path}; train a model first "
                             f"(faceswap-parts train --workdir {path.parent} ...)")
@@ -49,7 +52,17 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = Fa
         raise FaceswapError(f"{path} is not a faceswap-parts checkpoint; {_restore_hint(path)}")
     if not mmap:  # a peek at the configs reads no weights, so it cannot check them
         verify_digest(state, path)
+        if not weights_finite(state["model"]):
+            raise FaceswapError(f"{path} holds non-finite weights (NaN or inf), which would paint blank faces; "
+                                f"{_restore_hint(path, verify=True)}")
     return state
+
+
+def weights_finite(weights: dict) -> bool:
+    """True when every floating-point tensor of ``weights`` (a state dict) is free of NaN and inf: one sum
+    per tensor and one over them, since either spreads through a sum (weights are far from overflowing it)."""
+    sums = [t.detach().float().sum() for t in weights.values() if t.is_floating_point()]
+    return not sums or bool(torch.isfinite(torch.stack(sums).sum()))
 
 
 def payload_digest(state: dict) -> str:
@@ -109,6 +122,8 @@ def _restore_hint(path: Path, verify: bool = False) -> str:
             try:
                 state = torch.load(backup, map_location="cpu", weights_only=True)
                 if state.get("digest") and payload_digest(state) != state["digest"]:
+                    continue
+                if not weights_finite(state.get("model", {})):
                     continue
             except Exception:  # noqa: BLE001 - an unreadable backup is skipped
                 continue

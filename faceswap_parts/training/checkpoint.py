@@ -91,11 +91,11 @@ def write_backup(path: str | os.PathLike, iteration: int, keep: int) -> Path | N
     """Copy the checkpoint to ``backups/checkpoint_<iteration>.pt`` and keep only
     the newest ``keep`` backups (``keep=0``: no backups).
 
-    Backups count against the disk (a Google Drive quota): each one holds a
-    checkpoint's bytes once the next save replaces ``checkpoint.pt``, so that
-    save needs a checkpoint's size free. When it would not have it, older
+    Each backup is an independent copy, so it counts against the disk (a
+    Google Drive quota): the copy and the next save's temporary file need a
+    checkpoint's size each. When the free space would not hold both, older
     backups are dropped first (fewer than ``keep`` are kept) with a warning
-    that says so; with none to drop, no backup is added (``None``)."""
+    that says so; with too few to drop, no backup is added (``None``)."""
     import warnings
 
     from faceswap_parts.errors import FaceswapWarning
@@ -110,9 +110,9 @@ def write_backup(path: str | os.PathLike, iteration: int, keep: int) -> Path | N
     backups = sorted((int(m.group(1)), p) for p in backup_dir.iterdir() if (m := pattern.match(p.name)))
     old = [p for _, p in backups if p != target]
     size, free = path.stat().st_size, _free_bytes(backup_dir)
-    # The new backup shares checkpoint.pt's bytes until the next save writes a new file beside them:
-    # that save needs a checkpoint's size free. Old backups count as room: dropping one frees its bytes.
-    room = free // max(size, 1) + len(old)
+    # The copy takes a checkpoint's size, and the next save needs as much again for its temporary file.
+    # Old backups count as room: dropping one frees its bytes.
+    room = free // max(size, 1) - 1 + len(old)
     wanted = min(keep, len(old) + 1)
     kept = max(min(wanted, room), 0)
     if kept < wanted:
@@ -124,14 +124,12 @@ def write_backup(path: str | os.PathLike, iteration: int, keep: int) -> Path | N
         return None
     for stale in old[:len(old) - (kept - 1)]:
         stale.unlink()
-    # A hard link shares the just-written, fsynced file; copy where links are unsupported.
-    with atomic_path(target) as tmp:
-        try:
-            os.link(path, tmp)
-        except OSError:
-            import shutil
+    # A copy, not a hard link: a link would share the bytes, and damage done to checkpoint.pt in place
+    # (a sync client, a bad sector) would reach the backup that is there to repair it.
+    import shutil
 
-            shutil.copyfile(path, tmp)
+    with atomic_path(target, fsync=True) as tmp:
+        shutil.copyfile(path, tmp)
     return target
 
 

@@ -12,7 +12,7 @@ import torch
 
 from faceswap_parts.config import ModelConfig, Phase, TrainConfig, parse_augment_parts
 from faceswap_parts.faces.alignment import center_crop
-from faceswap_parts.facesets import check_two_people, load_faceset, load_pool
+from faceswap_parts.facesets import check_apart, check_two_people, load_faceset, load_pool
 from faceswap_parts.training.data import BatchSource
 from faceswap_parts.training.data.augment_torch import augment_batch
 from faceswap_parts.training.data.dataset import RawBatch, to_model_range
@@ -30,6 +30,8 @@ from faceswap_parts.training.preview import preview_grid, preview_images
 from faceswap_parts.training.schedule import phase_index, swaps_before
 
 PREVIEW_FACES = 4
+#: Fewer faces than this in a face set gets a warning: a model of a handful of pictures learns the pictures.
+FEW_FACES = 10
 
 
 class StopTraining(Exception):
@@ -134,6 +136,7 @@ class Trainer:
 
             check_split(config.batch_size, processes)
         self.workdir = Path(config.workdir).expanduser()
+        check_apart(self.workdir, config.pretrain_dirs or [d for d in (config.a_dir, config.b_dir) if d])
         self.device = resolve_device(config.device)
         self.checkpoint_path = model_ckpt.checkpoint_path(self.workdir)
         self._lock: WorkdirLock | None = None
@@ -168,6 +171,11 @@ class Trainer:
         else:
             check_two_people(config.a_dir, config.b_dir)
             self.faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
+            for name, faces in self.faces.items():
+                if len(faces) < FEW_FACES:
+                    warnings.warn(f"face set {name} ({faces.folder}) has only {len(faces)} face(s): the model "
+                                  "would learn those pictures, not the person; extract a few hundred",
+                                  FaceswapWarning, stacklevel=2)
         pool = list(self.faces.values())
         cuda = self.device.type == "cuda"
         self.augment_on_device = config.augment == "device" or (config.augment == "auto" and cuda)
@@ -336,6 +344,12 @@ class Trainer:
         (:class:`~faceswap_parts.training.checkpoint.SaveInterrupted`), keeping
         the previous checkpoint."""
         self._check_workdir()
+        if not model_ckpt.weights_finite(self.model.state_dict()):
+            self._failed = True
+            kept = (f"the checkpoint of iteration {self.saved_iteration} is kept: {self.checkpoint_path}"
+                    if self.saved_iteration is not None else "nothing was saved")
+            raise FaceswapError(f"the weights are no longer finite numbers (NaN or inf) at iteration "
+                                f"{self.iteration}, so they were not saved; {kept}")
         with ckpt.signals_deferred():
             self.history.flush()
             state = self.state_dict()
