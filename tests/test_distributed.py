@@ -69,3 +69,13 @@ def test_bad_device_counts_are_one_line_errors(real_facesets, tmp_path, capsys, 
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and words in err[0], err
     assert not (tmp_path / "w" / "checkpoint.pt").exists()
+
+
+def test_channels_last_training_on_two_processes_has_no_stride_warning(real_facesets, tmp_path, capfd):
+    """bf16 trains channels-last; 1x1 kernels must keep the strides their gradients come back with, or
+    DDP warns "Grad strides do not match bucket view strides" and copies those gradients each step."""
+    a, b = map(str, real_facesets)
+    assert main(["train", "--a", a, "--b", b, "--workdir", str(tmp_path / "w"), "--iterations", "1", "--devices", "2",
+                 "--capacity", "quick", "--batch-size", "4", "--device", "cpu", "--precision", "bf16",
+                 "--no-perceptual", "--preview-interval", "0", "--no-progress"]) == 0  # self-attention's 1x1 convs
+    assert "Grad strides" not in capfd.readouterr().err

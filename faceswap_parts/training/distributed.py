@@ -60,8 +60,21 @@ def wrap(model, device: torch.device) -> tuple[DistributedDataParallel, Distribu
     ids = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else None
     options = dict(device_ids=ids)
+    _default_strides_for_size_one_kernels(model)
     return (DistributedDataParallel(_Generators(model), **options),
             DistributedDataParallel(_Discriminators(model), **options))
+
+
+def _default_strides_for_size_one_kernels(model) -> None:
+    """Give 1x1 convolution weights their default strides. Channels-last
+    leaves them strides that differ only in the size-1 dimensions (the memory
+    order is the same), autograd returns their gradients with the default
+    ones, and DDP, whose bucket views copy each parameter's strides, then
+    warns that they do not match and copies every such gradient."""
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.dim() == 4 and param.shape[-2:] == (1, 1):
+                param.data = param.data.clone(memory_format=torch.contiguous_format)
 
 
 def average(values: torch.Tensor, processes: int) -> torch.Tensor:
