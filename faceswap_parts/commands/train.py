@@ -107,7 +107,7 @@ def _given(args, names) -> dict:
 
 def run(args) -> int:
     from faceswap_parts.errors import FaceswapError
-    from faceswap_parts.training import distributed
+    from faceswap_parts.training import launcher
 
     if args.iterations < 1:
         raise FaceswapError(f"--iterations must be >= 1, got {args.iterations}")
@@ -118,11 +118,11 @@ def run(args) -> int:
     config = _train_config(args)
     if config is None:
         return 0
-    training_run = distributed.TrainingRun(config.to_dict(), requested_model, args.iterations)
-    if args.devices > 1 and not distributed.launched_by_torchrun():
+    training_run = launcher.TrainingRun(config.to_dict(), requested_model, args.iterations)
+    if args.devices > 1 and not launcher.launched_by_torchrun():
         return _launch(args, config, training_run)
-    if distributed.launched_by_torchrun():
-        rank, result = distributed.run_under_torchrun(training_run)
+    if launcher.launched_by_torchrun():
+        rank, result = launcher.run_under_torchrun(training_run)
         if rank == 0:
             print(f"iteration {result.iteration} of {result.total}; checkpoint {_checkpoint(config)}")
         return 0
@@ -179,12 +179,12 @@ def _launch(args, config: TrainConfig, training_run) -> int:
     import sys
 
     from faceswap_parts.models.checkpoint import load_checkpoint
-    from faceswap_parts.training import distributed
+    from faceswap_parts.training import distributed, launcher
 
     path = _checkpoint(config)
     distributed.check_split(config.batch_size, args.devices)  # before minutes of starting processes
     try:
-        distributed.launch(args.devices, training_run)
+        launcher.launch(args.devices, training_run)
     except KeyboardInterrupt:
         print(f"stopped; process 0 saved a checkpoint in {path} (run the same command to resume)", file=sys.stderr)
         raise

@@ -21,6 +21,7 @@ from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.io.images import write_image
 from faceswap_parts.models import FaceswapModel
 from faceswap_parts.training import checkpoint as ckpt
+from faceswap_parts.training import distributed
 from faceswap_parts.training.lock import WorkdirLock
 from faceswap_parts.models import checkpoint as model_ckpt
 from faceswap_parts.training.history import CURVE_NAME, LossHistory, plot_curves
@@ -132,9 +133,7 @@ class Trainer:
         # With several processes (training.distributed) this is process `rank`; process 0 writes the files.
         self.rank, self.processes = rank, processes
         if processes > 1:
-            from faceswap_parts.training.distributed import check_split
-
-            check_split(config.batch_size, processes)
+            distributed.check_split(config.batch_size, processes)
         self.workdir = Path(config.workdir).expanduser()
         check_apart(self.workdir, config.pretrain_dirs or [d for d in (config.a_dir, config.b_dir) if d])
         self.device = resolve_device(config.device)
@@ -218,8 +217,6 @@ class Trainer:
         self._ddp = None
         self._stop_votes = 0.0  # other processes' stop requests, read with the losses
         if processes > 1:
-            from faceswap_parts.training import distributed
-
             self._ddp = distributed.wrap(self.model, self.device)
         if config.perceptual and config.perceptual_weights and (self.perceptual_net or config.perceptual_net) != "dlib":
             from faceswap_parts.training.perceptual import load_perceptual
@@ -412,9 +409,7 @@ class Trainer:
         """Loss values averaged over the training processes (as is, alone)."""
         if self.processes == 1:
             return values
-        from faceswap_parts.training.distributed import average
-
-        return average(values, self.processes)
+        return distributed.average(values, self.processes)
 
     def _device_batch(self, batch, identity: str) -> tuple:
         """(warped, target, eyes, {part: mask}) on the training device: a raw
