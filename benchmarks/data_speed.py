@@ -39,7 +39,7 @@ T4_FP16_PEAK = 65e12  # FLOP/s, NVIDIA's tensor-core figure
 def flop_per_iteration(folders, workdir: Path, resolution: int, capacity: str, batch_size: int) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from faceswap_parts.models import SDPA_CPU_FLOPS
+    from flops import SDPA_CPU_FLOPS
     from train_speed import make_trainer
 
     trainer = make_trainer(folders, workdir, capacity, "fp32", batch_size, resolution=resolution)

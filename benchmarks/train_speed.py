@@ -12,7 +12,7 @@ Prints one JSON object as the last stdout line::
 measured in the same run (2048x2048 matmuls). FLOPs of one full iteration
 (both discriminators and both generators, forward and backward) are counted
 with ``torch.utils.flop_counter.FlopCounterMode`` and
-``faceswap_parts.models.SDPA_CPU_FLOPS`` (torch's table has no entry for its
+``benchmarks/flops.py``'s ``SDPA_CPU_FLOPS`` (torch's table has no entry for its
 CPU flash-attention kernels; without it the self-attention, the largest
 part of a step, would count as zero). As in ``docs/model.md``, attention
 FLOPs are what the fused kernel computes, q and k zero-padded from ``C/8``
@@ -107,7 +107,7 @@ def one_run(capacity: str, precision: str, iters: int, batch_size: int = 8) -> d
     """Time ``iters`` training iterations (after warm-up) in this process."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from faceswap_parts.models import SDPA_CPU_FLOPS
+    from flops import SDPA_CPU_FLOPS
 
     with tempfile.TemporaryDirectory() as tmp:
         folders = real_face_folders(Path(tmp) / "faces", count=8)

@@ -72,3 +72,16 @@ def test_backups_keep_the_newest(tmp_path):
     # the backup is an independent file: a later save does not change it
     ckpt.atomic_save(_state(600.0), path)
     assert model_ckpt.load_checkpoint(tmp_path / "backups" / "checkpoint_000500.pt")["iteration"] == 500
+
+
+def test_a_checkpoint_of_a_newer_format_is_refused(tmp_path, model):
+    import torch
+
+    from faceswap_parts.errors import FaceswapError
+    from faceswap_parts.models.checkpoint import FORMAT_VERSION, load_checkpoint
+
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"format": FORMAT_VERSION + 1, "model_config": model.config.to_dict(), "model": {}}, path)
+    with pytest.raises(FaceswapError, match=f"checkpoint format {FORMAT_VERSION + 1}, newer than this faceswap-parts "
+                                            f"reads \\({FORMAT_VERSION}\\)"):
+        load_checkpoint(path)

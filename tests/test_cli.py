@@ -19,12 +19,21 @@ def test_module_entry_point_lists_all_commands():
 
 def test_errors_are_one_line(capsys, tmp_path):
     code = main(["extract", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o")])
-    err = capsys.readouterr().err.strip()
-    assert code == 1 and "\n" not in err and "not found" in err
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert captured.err == f"faceswap-parts extract: error: video not found: {tmp_path / 'missing.mp4'}\n"
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+    with pytest.raises(SystemExit) as exit_:
+        main(["extract"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == ("faceswap-parts extract: error: the following arguments are required: video, "
+                                       "--out (see faceswap-parts extract --help)\n")
 
 
 def test_resolve_device():
-    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+    expected = "cuda" if torch.cuda.is_available() else (
+        "mps" if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available() else "cpu")
+    assert resolve_device("auto") == torch.device(expected)
     assert resolve_device("cpu") == torch.device("cpu")
     if not torch.cuda.is_available():
         with pytest.raises(FaceswapError, match="no CUDA GPU"):

@@ -3,7 +3,7 @@
 ``FaceswapModel(config)`` holds the shared encoder, decoders A/B and patch
 discriminators A/B; see docs/model.md.
 """
-from faceswap_parts.models.faceswap_model import SDPA_CPU_FLOPS, FaceswapModel, GeneratorOutput
+from faceswap_parts.models.faceswap_model import FaceswapModel, GeneratorOutput
 from faceswap_parts.models.checkpoint import load_model
 
-__all__ = ["FaceswapModel", "GeneratorOutput", "SDPA_CPU_FLOPS", "load_model"]
+__all__ = ["FaceswapModel", "GeneratorOutput", "load_model"]

@@ -17,6 +17,8 @@ import torch
 from faceswap_parts.errors import FaceswapError
 
 CHECKPOINT_NAME = "checkpoint.pt"
+#: The layout of the checkpoint and weights files; a file of a newer layout is refused on load.
+FORMAT_VERSION = 1
 #: The networks conversion runs, in fp16, without the optimiser state: to share a model or convert with it.
 WEIGHTS_NAME = "weights.pt"
 BACKUP_DIR = "backups"
@@ -50,6 +52,10 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = Fa
                             f"{_restore_hint(path)}") from None
     if not isinstance(state, dict) or "model_config" not in state or "model" not in state:
         raise FaceswapError(f"{path} is not a faceswap-parts checkpoint; {_restore_hint(path)}")
+    layout = state.get("format", 1)
+    if not isinstance(layout, int) or layout > FORMAT_VERSION:
+        raise FaceswapError(f"{path} has checkpoint format {layout!r}, newer than this faceswap-parts reads "
+                            f"({FORMAT_VERSION}); upgrade faceswap-parts to load it")
     if not mmap:  # a peek at the configs reads no weights, so it cannot check them
         verify_digest(state, path)
         if not weights_finite(state["model"]):
@@ -140,7 +146,8 @@ def inference_weights(model_state: dict, model_config: dict, iteration: int) -> 
     no discriminators and no Adam moments."""
     weights = {k: v.detach().half() if v.is_floating_point() else v.detach()
                for k, v in model_state.items() if k.startswith(INFERENCE_NETWORKS)}
-    state = {"kind": "weights", "model_config": dict(model_config), "model": weights, "iteration": int(iteration)}
+    state = {"format": FORMAT_VERSION, "kind": "weights", "model_config": dict(model_config), "model": weights,
+             "iteration": int(iteration)}
     state["digest"] = payload_digest(state)
     return state
 

@@ -16,24 +16,6 @@ from faceswap_parts.options import DIRECTIONS, IDENTITIES
 
 
 
-def _sdpa_cpu_flops(query, key, value, *args, out_shape=None, **kwargs) -> int:
-    from torch.utils.flop_counter import sdpa_flop_count
-    return sdpa_flop_count(query, key, value)  # torch hands these over as shapes
-
-
-def _sdpa_cpu_backward_flops(grad_out, query, key, value, *args, out_shape=None, **kwargs) -> int:
-    from torch.utils.flop_counter import sdpa_backward_flop_count
-    return sdpa_backward_flop_count(grad_out, query, key, value)
-
-
-#: ``FlopCounterMode(custom_mapping=SDPA_CPU_FLOPS)`` also counts the CPU flash
-#: attention kernels, which torch's own table leaves out
-SDPA_CPU_FLOPS = {
-    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_cpu_flops,
-    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: _sdpa_cpu_backward_flops,
-}
-
-
 class GeneratorOutput(NamedTuple):
     """What :meth:`FaceswapModel.generate` returns, all (N,C,R,R) tensors.
 
@@ -66,7 +48,6 @@ class FaceswapModel(nn.Module):
         # Channels-last lets oneDNN (CPU) and cuDNN (GPU) run reduced-precision
         # convs without layout reorders (faster bf16 steps on CPU: docs/model.md).
         self.to(memory_format=torch.channels_last)
-        self._flops: dict = {}
 
     # ------------------------------------------------------------------ training API
     def generate(self, x: torch.Tensor, identity: str) -> GeneratorOutput:
@@ -188,46 +169,6 @@ class FaceswapModel(nn.Module):
             return sum(p.numel() for p in m.parameters())
         return {"encoder": count(self.encoder), "decoder": count(self.decoders["A"]),
                 "discriminator": count(self.discriminators["A"]), "total": count(self)}
-
-    def gflops_per_sample(self, part: str = "generator", backward: bool = True) -> float:
-        """GFLOPs for one sample through ``part`` (counted once with
-        ``torch.utils.flop_counter.FlopCounterMode``, then cached).
-
-        part: ``"generator"`` (encoder + one decoder) or ``"discriminator"``
-        (one discriminator call). ``backward=True`` adds the backward pass
-        (gradients for the inputs and every parameter). A multiply-add counts
-        as two FLOPs; only conv / matmul / attention work is counted, which
-        is nearly all (self-attention's q, k are zero-padded to the value
-        width for the fused kernel, and those FLOPs count too).
-        """
-        from torch.utils.flop_counter import FlopCounterMode
-
-        if part not in ("generator", "discriminator"):
-            raise ValueError(f"part must be 'generator' or 'discriminator', got {part!r}")
-        key = (part, backward)
-        if key not in self._flops:
-            param = next(self.parameters())
-            r = self.config.resolution
-            was_training = self.training
-            saved_grads = [(p, p.grad) for p in self.parameters()]
-            self.eval()  # keep batchnorm running statistics untouched
-            try:
-                x = torch.zeros(1, 3 if part == "generator" else 6, r, r, device=param.device,
-                                requires_grad=backward)
-                with FlopCounterMode(display=False, custom_mapping=SDPA_CPU_FLOPS) as counter:
-                    if part == "generator":
-                        out = self.generate(x, "A")
-                        y = out.result.sum() + sum(m.sum() + c.sum() for m, c in out.aux)
-                    else:
-                        y = self.discriminators["A"](x).sum()
-                    if backward:
-                        y.backward()
-            finally:
-                self.train(was_training)
-                for p, grad in saved_grads:  # leave the caller's gradients as they were
-                    p.grad = grad
-            self._flops[key] = counter.get_total_flops() / 1e9
-        return self._flops[key]
 
 
 def _check_identity(identity: str) -> str:

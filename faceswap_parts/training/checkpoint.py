@@ -21,7 +21,6 @@ from faceswap_parts.errors import FaceswapError, os_error_reason
 from faceswap_parts.io.files import atomic_path, stale_temporaries, write_text_atomic
 from faceswap_parts.models.checkpoint import BACKUP_DIR
 
-FORMAT_VERSION = 1
 
 
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:

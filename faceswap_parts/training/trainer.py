@@ -283,7 +283,7 @@ class Trainer:
         """Everything needed to resume, as tensors and plain containers, with
         the digest of its tensors (checked when it is loaded)."""
         state = {
-            "format": ckpt.FORMAT_VERSION,
+            "format": model_ckpt.FORMAT_VERSION,
             "model_config": self.config.model.to_dict(),
             "train_config": self.config.to_dict(),
             "model": self.model.state_dict(),
