@@ -205,7 +205,7 @@ def run_demo(workdir: str | os.PathLike = "demo_output", fast: bool = False, dev
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
     from faceswap_parts.evaluation import evaluate_videos
     from faceswap_parts.extraction import extract_video
-    from faceswap_parts.facesets.masks import make_masks
+    from faceswap_parts.masking import make_masks
     from faceswap_parts.training import TrainConfig
 
     settings = settings or DemoSettings.for_mode(fast)

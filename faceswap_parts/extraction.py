@@ -28,7 +28,6 @@ import numpy as np
 from faceswap_parts.errors import FaceswapError, FaceswapWarning
 from faceswap_parts.faces.alignment import FACE_COVERAGE, align_face, transform_points
 from faceswap_parts.faces.finder import FaceFinder
-from faceswap_parts.faces.masks import parts_mask, to_uint8
 from faceswap_parts.faces.tracking import FaceTracker
 from faceswap_parts.facesets import folder as faceset
 from faceswap_parts.facesets.folder import rounded
@@ -333,11 +332,9 @@ def _process_face(frame, box, score, points5, landmarker, size, min_sharpness, o
     if sharp < min_sharpness:
         return None
     lm_crop = _landmarks_in_crop(landmarker, frame, box, points5, crop, matrix)
-    mask = to_uint8(parts_mask(lm_crop, (size, size), ("eyes",), binary=True))
     files = {"file": f"{faceset.ALIGNED_DIR}/{name}.png", "raw_file": f"{faceset.RAW_DIR}/{name}.jpg"}
-    masks = {"eyes": f"{faceset.mask_dir('eyes')}/{name}.png"}
     writer.submit(write_image, out / files["file"], crop)
-    writer.submit(write_image, out / masks["eyes"], mask)
+    masks = faceset.queue_part_masks(writer, out, name, lm_crop, (size, size), {"eyes": ("eyes",)})
     writer.submit(write_image, out / files["raw_file"], raw_crop(frame, box), RAW_JPEG_QUALITY)
     return {**files, "masks": masks, "box": rounded(box), "points5": rounded(points5), "score": round(float(score), 4),
             "sharpness": round(sharp, 1), "matrix": rounded(matrix, 5), "landmarks68": rounded(lm_crop)}

@@ -4,7 +4,7 @@ import pytest
 
 from faceswap_parts.faces.alignment import align_face
 from faceswap_parts.conversion.blending import edge_mask, paste_back
-from faceswap_parts.conversion.layouts import compose, layout_of, output_size, result_panel
+from faceswap_parts.io.layouts import compose, layout_of, output_size, result_panel
 from faceswap_parts.errors import FaceswapError
 
 POINTS = np.array([[220, 240], [290, 240], [255, 280], [228, 315], [285, 315]], dtype=np.float64)

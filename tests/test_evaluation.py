@@ -375,7 +375,7 @@ def test_pasted_b_face_scores_high_identity_transfer(tmp_path, a_clip, detector,
 
 def test_triple_layout_output_is_scored_on_its_result_panel(tmp_path, a_clip, detector, video_a_3s, video_b_3s,
                                                             face_folders):
-    from faceswap_parts.conversion.layouts import compose
+    from faceswap_parts.io.layouts import compose
     from faceswap_parts.io.video import write_video
 
     pasted, fps = _paste_b(a_clip, detector, video_b_3s)

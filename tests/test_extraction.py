@@ -10,7 +10,7 @@ from faceswap_parts.faces.alignment import template_points
 from faceswap_parts.cli import main
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.extraction import extract_video
-from faceswap_parts.facesets.masks import make_masks
+from faceswap_parts.masking import make_masks
 from faceswap_parts.facesets.folder import read_faces_json
 from faceswap_parts.io.images import list_images, read_image, read_mask, write_image
 from faceswap_parts.faces.landmarks import ibug68

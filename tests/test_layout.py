@@ -1,7 +1,6 @@
 """The package's dependency rule (README, "Layout"): each layer imports only from itself and
-layers below it; extraction, training, conversion and evaluation stand side by
-side and never import each other (evaluation may read conversion's output
-layouts); notebooks, the CLI and the demo sit on top."""
+layers below it; extraction, masking, training, conversion and evaluation stand
+side by side and never import each other; notebooks, the CLI and the demo sit on top."""
 from __future__ import annotations
 
 import ast
@@ -21,11 +20,9 @@ LAYERS = {
     "faces": 2,
     "facesets": 3, "recognition": 3,
     "models": 4,
-    "extraction": 5, "training": 5, "conversion": 5, "evaluation": 5,
+    "extraction": 5, "masking": 5, "training": 5, "conversion": 5, "evaluation": 5,
     "notebooks": 6, "commands": 6, "cli": 6, "demo": 6, "runtime_install": 6, "__main__": 6,
 }
-#: Imports allowed between the side-by-side stages of layer 5.
-SIDEWAYS = {("evaluation", "conversion")}
 
 
 def _room(module: str) -> str:
@@ -73,7 +70,7 @@ def test_imports_point_down_the_layers():
             there = _room(imported)
             if not here or not there or here == there:
                 continue
-            sideways = LAYERS[here] == LAYERS[there] == 5 and (here, there) not in SIDEWAYS
+            sideways = LAYERS[here] == LAYERS[there] == 5
             if LAYERS[there] > LAYERS[here] or sideways:
                 wrong.append(f"{importer} imports {imported}")
     assert not wrong, "imports against the layout rule:\n" + "\n".join(wrong)
@@ -106,7 +103,7 @@ def test_cli_help_needs_no_heavy_library():
 
 @pytest.mark.parametrize("stage, forbidden", [
     ("faceswap_parts.faces.finder", ("facesets", "models", "extraction", "training", "conversion", "evaluation")),
-    ("faceswap_parts.facesets.masks", ("models", "extraction", "training", "conversion", "evaluation")),
+    ("faceswap_parts.masking", ("models", "extraction", "training", "conversion", "evaluation")),
     ("faceswap_parts.extraction", ("models", "training", "conversion", "evaluation", "notebooks")),
     ("faceswap_parts.conversion", ("training", "extraction", "evaluation", "notebooks")),
     ("faceswap_parts.evaluation", ("training", "extraction", "notebooks")),

@@ -204,7 +204,7 @@ MASK_PARTS = "<<PARTS>>"  #@param {type:"string"}
 LANDMARKS = "auto"  #@param <<LANDMARK_BACKENDS>>
 #@markdown For plain folders of images: take every image as an aligned face crop instead of detecting faces.
 ASSUME_ALIGNED = False  #@param {type:"boolean"}
-from faceswap_parts.facesets.masks import make_masks
+from faceswap_parts.masking import make_masks
 
 for label, folder in faces.items():
     masks_summary = make_masks(folder, parts=MASK_PARTS, landmarks=LANDMARKS, assume_aligned=ASSUME_ALIGNED)

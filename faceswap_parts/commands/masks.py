@@ -20,7 +20,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from faceswap_parts.facesets.masks import make_masks
+    from faceswap_parts.masking import make_masks
 
     summary = make_masks(args.folder, parts=args.parts, landmarks=args.landmarks, device=args.device,
                          assume_aligned=args.assume_aligned, overwrite=args.overwrite, progress=not args.quiet)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faceswap_parts.conversion.layouts import check_output_type
+from faceswap_parts.io.layouts import check_output_type
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.faces.masks import parse_parts
 from faceswap_parts.options import (BLENDS, COLOR_MODES, CONVERT_MASKS, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from faceswap_parts.conversion.config import ConversionResult
-from faceswap_parts.conversion.layouts import output_size
+from faceswap_parts.io.layouts import output_size
 from faceswap_parts.conversion.segments import (MIN_SEGMENT_FRAMES, SEGMENT_FOLDER_PREFIX, SEGMENT_WARMUP_FRAMES,
                                                 remove_stale_segment_folders, run_segments, segment_starts)
 from faceswap_parts.conversion.swapper import FaceSwapper

@@ -17,7 +17,7 @@ import numpy as np
 from faceswap_parts.conversion.blending import edge_mask, enhance_contrast, paste_back
 from faceswap_parts.conversion.color import color_correct
 from faceswap_parts.conversion.config import ConverterConfig
-from faceswap_parts.conversion.layouts import compose
+from faceswap_parts.io.layouts import compose
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.faces.alignment import align_face, alignment_matrix, invert, transform_points
 from faceswap_parts.faces.finder import FaceFinder

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceswap_parts.conversion.layouts import layout_of, result_panel
+from faceswap_parts.io.layouts import layout_of, result_panel
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.evaluation import metrics
 from faceswap_parts.evaluation.embeddings import DEFAULT_EMBEDDER, FaceEmbedder, get_embedder

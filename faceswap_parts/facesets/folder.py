@@ -41,6 +41,22 @@ def mask_dir(part: str) -> str:
     return f"{MASK_DIR_PREFIX}{part}"
 
 
+def queue_part_masks(writer, folder: Path, stem: str, landmarks68, shape: tuple[int, int],
+                     groups: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Queue on ``writer`` (a :class:`~faceswap_parts.io.background.BackgroundWriter`) the binary part masks
+    of one face, drawn from its 68 landmarks at ``shape``: ``binary_masks_<name>/<stem>.png`` for each
+    ``name: parts`` of ``groups``. Returns ``{name: path relative to folder}``, as ``faces.json`` lists them.
+    Extraction (its eye masks) and the ``masks`` stage both write masks this way."""
+    from faceswap_parts.faces.masks import parts_mask, to_uint8
+    from faceswap_parts.io.images import write_image
+
+    files = {}
+    for name, parts in groups.items():
+        files[name] = f"{mask_dir(name)}/{stem}.png"
+        writer.submit(write_image, Path(folder) / files[name], to_uint8(parts_mask(landmarks68, shape, parts, binary=True)))
+    return files
+
+
 def face_name(stem: str, frame: int, k: int) -> str:
     """File stem for the ``k``-th face kept in ``frame`` of the video ``stem``."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_") or "video"

@@ -12,11 +12,11 @@ import numpy as np
 
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.faces.alignment import template_points, transform_points
-from faceswap_parts.faces.masks import parse_parts, parts_mask, to_uint8
+from faceswap_parts.faces.masks import parse_parts
 from faceswap_parts.facesets import folder as faceset
 from faceswap_parts.facesets.folder import rounded
 from faceswap_parts.io.background import BackgroundWriter
-from faceswap_parts.io.images import list_images, read_image, write_image
+from faceswap_parts.io.images import list_images, read_image
 
 #: Where MTCNN's box lies in an aligned crop at coverage 1.0 (x1, y1, x2, y2
 #: as fractions; median over real faces), for images assumed to be aligned.
@@ -165,12 +165,8 @@ def make_masks(folder: str | os.PathLike, parts="eyes", landmarks: str = "auto",
                 summary.no_face.append(path.name)
                 continue
             lm = landmarker.predict(image, np.asarray(located[0])[None], np.asarray(located[1])[None])[0]
-            files = {}
-            for name, group in groups.items():
-                rel = f"{faceset.mask_dir(name)}/{path.stem}.png"
-                writer.submit(write_image, folder / rel, to_uint8(parts_mask(lm, (h, w), group, binary=True)))
-                files[name] = rel
-                summary.masks_written += 1
+            files = faceset.queue_part_masks(writer, folder, path.stem, lm, (h, w), groups)
+            summary.masks_written += len(files)
             if face is not None:
                 face["landmarks68"] = rounded(lm)
                 face.setdefault("masks", {}).update(files)
