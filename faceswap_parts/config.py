@@ -214,6 +214,25 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def resume_config(saved: dict, config: TrainConfig, given=None) -> TrainConfig:
+    """The one rule for the settings of a resumed run, whoever resumes it (the
+    CLI, a notebook, the API): the checkpoint's training settings, with the
+    ones the caller gave on top. ``given`` names those fields; by default,
+    every field of ``config`` whose value differs from TrainConfig's default
+    (a notebook's config built from form fields). The workdir and the
+    progress bar are always the caller's. The architecture (``model``) is the
+    checkpoint's: the trainer refuses an explicit other one, and ``init_from``
+    that differs from the run's own."""
+    defaults, mine = TrainConfig(), config.to_dict()
+    if given is None:
+        given = {name for name in mine if name != "model" and mine[name] != getattr(defaults, name)
+                 and not (name == "w_pl" and list(mine[name]) == list(defaults.w_pl))
+                 and not (name == "schedule" and config.schedule == defaults.schedule)}
+    base = {k: v for k, v in saved.items() if k != "model"}
+    return TrainConfig.from_dict({**base, **{k: mine[k] for k in given if k in mine and k != "model"},
+                                  "workdir": mine["workdir"], "progress": mine["progress"]})
+
+
 def parse_augment_parts(parts) -> tuple[str, ...]:
     """``"eyes,mouth"`` or a sequence -> validated part names for ``--parts-augment`` ("" -> none)."""
     if isinstance(parts, str):

@@ -295,11 +295,12 @@ def test_a_silently_corrupted_checkpoint_is_refused_and_a_good_backup_named(real
     Trainer(config).train(2)
     state = model_ckpt.load_checkpoint(workdir / "checkpoint.pt")
     assert state["digest"] == model_ckpt.payload_digest(state)
-    # the newest backup is a hard link of the checkpoint it was made from: one flip damages both
+    # the newest backup is a copy of the checkpoint it was made from (not a hard link): a flip in place
+    # damages the checkpoint alone, so that backup is the one named
     _flip_byte_in_tensor_data(workdir / "checkpoint.pt")
     assert torch.load(workdir / "checkpoint.pt", weights_only=True)["iteration"] == 2  # still loads
     with pytest.raises(FaceswapError, match="is corrupted: its weights do not match the digest.*newest good: "
-                                            ".*checkpoint_000001.pt") as err:
+                                            ".*checkpoint_000002.pt") as err:
         Trainer(config)
     assert "\n" not in str(err.value)
     assert model_ckpt.load_checkpoint(workdir / "checkpoint.pt", mmap=True)["iteration"] == 2  # a config peek still works

@@ -123,3 +123,32 @@ def test_config_file_that_is_not_toml(real_facesets, tmp_path, capsys):
     code, _, err = run_cli(capsys, "--a", str(real_facesets[0]), "--b", str(real_facesets[1]), "--workdir",
                            tmp_path / "w", "--iterations", 1, "--config", bad, *FAST)
     assert_one_line_error(code, err, "is not valid TOML")
+
+
+def test_resume_rules_are_the_same_from_the_cli_and_from_a_notebook(real_facesets, tmp_path, capsys):
+    """One rule (config.resume_config): the checkpoint's settings, with what the caller gave on top."""
+    from faceswap_parts.config import TrainConfig
+    from faceswap_parts.training import Trainer
+
+    workdir = tmp_path / "w"
+    a, b = map(str, real_facesets)
+    assert main(["train", "--a", a, "--b", b, "--workdir", str(workdir), "--iterations", "1", *FAST,
+                 "--set", "w_eyes=5", "--set", "lr_g=2e-4"]) == 0
+    capsys.readouterr()
+
+    def settings(trainer):
+        trainer.close()
+        return trainer.config.w_eyes, trainer.config.lr_g, trainer.config.batch_size
+
+    # a notebook's config from its form: defaults everywhere but the folders
+    assert settings(Trainer(TrainConfig(a_dir=a, b_dir=b, workdir=str(workdir)))) == (5.0, 2e-4, 2)
+    assert settings(Trainer(TrainConfig(a_dir=a, b_dir=b, workdir=str(workdir), w_eyes=7.0))) == (7.0, 2e-4, 2)
+    # a value equal to the default, named as given, wins too
+    assert settings(Trainer(TrainConfig(workdir=str(workdir), w_eyes=30.0), given=("w_eyes",))) == (30.0, 2e-4, 2)
+    # the CLI: options left out keep the checkpoint's values, given ones win
+    assert main(["train", "--workdir", str(workdir), "--iterations", "2", "--no-progress"]) == 0
+    saved = load_checkpoint(workdir / "checkpoint.pt")["train_config"]
+    assert (saved["w_eyes"], saved["lr_g"], saved["batch_size"]) == (5.0, 2e-4, 2)
+    assert main(["train", "--workdir", str(workdir), "--iterations", "3", "--no-progress", "--set", "w_eyes=7"]) == 0
+    saved = load_checkpoint(workdir / "checkpoint.pt")["train_config"]
+    assert (saved["w_eyes"], saved["lr_g"], saved["batch_size"]) == (7.0, 2e-4, 2)

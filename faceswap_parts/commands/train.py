@@ -115,10 +115,11 @@ def run(args) -> int:
         raise FaceswapError(f"--devices must be >= 1, got {args.devices}")
     requested_model = _given(args, MODEL_OPTIONS)
     ModelConfig.from_dict(requested_model)  # validates the values before any file is read
-    config = _train_config(args)
-    if config is None:
+    planned = _train_config(args)
+    if planned is None:
         return 0
-    training_run = launcher.TrainingRun(config.to_dict(), requested_model, args.iterations)
+    config, given = planned
+    training_run = launcher.TrainingRun(config.to_dict(), requested_model, args.iterations, given)
     if args.devices > 1 and not launcher.launched_by_torchrun():
         return _launch(args, config, training_run)
     if launcher.launched_by_torchrun():
@@ -126,7 +127,7 @@ def run(args) -> int:
         if rank == 0:
             print(f"iteration {result.iteration} of {result.total}; checkpoint {_checkpoint(config)}")
         return 0
-    return _train_here(args, config, requested_model)
+    return _train_here(args, config, requested_model, given)
 
 
 def _checkpoint(config: TrainConfig):
@@ -135,11 +136,12 @@ def _checkpoint(config: TrainConfig):
     return checkpoint_path(Path(config.workdir).expanduser())
 
 
-def _train_config(args) -> TrainConfig | None:
-    """The run's TrainConfig: the checkpoint's settings when resuming, then
-    ``--config``, ``--set`` and the options given; None when the checkpoint
-    is already at ``--iterations``. Checked before any face is loaded."""
-    from faceswap_parts.config import SCHEDULES, parse_overrides
+def _train_config(args) -> tuple[TrainConfig, tuple[str, ...]] | None:
+    """The run's TrainConfig and the settings given (``--config``, ``--set``
+    and the options), as :func:`~faceswap_parts.config.resume_config` merges
+    them over a checkpoint's; None when the checkpoint is already at
+    ``--iterations``. Checked before any face is loaded."""
+    from faceswap_parts.config import SCHEDULES, parse_overrides, resume_config
     from faceswap_parts.errors import FaceswapError
     from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
 
@@ -160,7 +162,6 @@ def _train_config(args) -> TrainConfig | None:
             print(f"{path} is already at iteration {done} of {args.iterations}: nothing to do "
                   f"(raise --iterations to train on)")
             return None
-        base = {k: v for k, v in saved.items() if k != "workdir"}
     else:
         missing = [f"--{k[0]}" for k in ("a_dir", "b_dir") if k not in options]
         if options.get("pretrain_dirs"):
@@ -169,9 +170,10 @@ def _train_config(args) -> TrainConfig | None:
             missing = []
         if missing:
             raise FaceswapError(f"{' and '.join(missing)} required: {path} does not exist yet, so this is a new run")
-        base = {}
-    config = TrainConfig.from_dict({**base, **options, "workdir": args.workdir, "progress": not args.no_progress})
-    return config
+    config = TrainConfig.from_dict({**options, "workdir": args.workdir, "progress": not args.no_progress})
+    if path.exists():  # the trainer applies the same rule; here it is for the checks before any face is loaded
+        config = resume_config(saved, config, given=options)
+    return config, tuple(options)
 
 
 def _launch(args, config: TrainConfig, training_run) -> int:
@@ -193,7 +195,7 @@ def _launch(args, config: TrainConfig, training_run) -> int:
     return 0
 
 
-def _train_here(args, config: TrainConfig, requested_model: dict) -> int:
+def _train_here(args, config: TrainConfig, requested_model: dict, given: tuple[str, ...]) -> int:
     """Train in this process, saving a checkpoint on Ctrl-C or SIGTERM."""
     import signal
     import sys
@@ -201,7 +203,8 @@ def _train_here(args, config: TrainConfig, requested_model: dict) -> int:
     from faceswap_parts.training import Trainer
     from faceswap_parts.training.checkpoint import SaveInterrupted
 
-    trainer = Trainer(config, requested_model=requested_model)
+    trainer = Trainer(config, requested_model=requested_model, given=given)
+    config = trainer.config
     for faces in {id(f): f for f in trainer.faces.values()}.values():  # a --pretrain pool is both identities
         print(faces.summary({"mouth": config.w_mouth, "nose": config.w_nose}))
     if trainer.init_source and not trainer.iteration:

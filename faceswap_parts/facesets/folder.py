@@ -156,6 +156,8 @@ def check_apart(workdir: str | os.PathLike, face_dirs) -> None:
     holds one of them."""
     work = Path(workdir).expanduser().resolve()
     for given in face_dirs:
+        if not Path(given).expanduser().is_dir():
+            continue  # loading the faces says what is wrong with it, naming A or B
         folder = face_folder(given)
         for place in {folder.given.resolve(), folder.images_dir.resolve()}:
             if work == place or place in work.parents:

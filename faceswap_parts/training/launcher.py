@@ -100,15 +100,17 @@ class TrainingRun:
     """What each process runs: a :class:`~faceswap_parts.training.Trainer` on
     its share, to ``iterations`` (picklable, for spawned processes)."""
 
-    def __init__(self, config: dict, requested_model: dict, iterations: int):
+    def __init__(self, config: dict, requested_model: dict, iterations: int, given=None):
         self.config, self.requested_model, self.iterations = config, requested_model, iterations
+        self.given = None if given is None else tuple(given)
         self.device = config.get("device", "auto")
 
     def __call__(self, rank: int, processes: int):
         from faceswap_parts.config import TrainConfig
 
         config = TrainConfig.from_dict({**self.config, "device": self.device})
-        trainer = Trainer(config, requested_model=self.requested_model, rank=rank, processes=processes)
+        trainer = Trainer(config, requested_model=self.requested_model, rank=rank, processes=processes,
+                          given=None if self.given is None else (*self.given, "device"))  # this process's
         if rank == 0:
             print(f"{processes} processes, device {trainer.device} each, batch {config.batch_size // processes} "
                   f"per process ({config.batch_size} in all), from iteration {trainer.iteration}", flush=True)

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from faceswap_parts.config import ModelConfig, Phase, TrainConfig, parse_augment_parts
+from faceswap_parts.config import ModelConfig, Phase, TrainConfig, parse_augment_parts, resume_config
 from faceswap_parts.faces.alignment import center_crop
 from faceswap_parts.facesets import check_apart, check_two_people, load_faceset, load_pool
 from faceswap_parts.training.data import BatchSource
@@ -119,8 +119,12 @@ class Trainer:
     A workdir with a checkpoint is resumed exactly (iteration, weights,
     optimisers, schedule phase, RNG states); its architecture then comes from
     the checkpoint and ``requested_model`` (architecture fields the user set
-    explicitly) must agree with it. For a new workdir the architecture is
-    ``config.model`` updated with ``requested_model``.
+    explicitly) must agree with it, and its training settings follow
+    :func:`~faceswap_parts.config.resume_config`: the checkpoint's, with the
+    fields named by ``given`` taken from ``config`` (by default those that
+    differ from TrainConfig's defaults), the same rule as the CLI's. For a new
+    workdir the architecture is ``config.model`` updated with
+    ``requested_model``.
 
     Example::
 
@@ -128,16 +132,20 @@ class Trainer:
         trainer.train(20000, callback=lambda p: p.iteration < 500 or None)
     """
 
-    def __init__(self, config: TrainConfig, requested_model: dict | None = None, rank: int = 0, processes: int = 1):
-        self.config = config
+    def __init__(self, config: TrainConfig, requested_model: dict | None = None, rank: int = 0, processes: int = 1,
+                 given=None):
         # With several processes (training.distributed) this is process `rank`; process 0 writes the files.
         self.rank, self.processes = rank, processes
+        self.workdir = Path(config.workdir).expanduser()
+        self.checkpoint_path = model_ckpt.checkpoint_path(self.workdir)
+        if self.checkpoint_path.is_file():  # a resume: the one rule for its settings (given: see resume_config)
+            config = resume_config(model_ckpt.load_checkpoint(self.checkpoint_path, mmap=True)["train_config"],
+                                   config, given)
+        self.config = config
         if processes > 1:
             distributed.check_split(config.batch_size, processes)
-        self.workdir = Path(config.workdir).expanduser()
         check_apart(self.workdir, config.pretrain_dirs or [d for d in (config.a_dir, config.b_dir) if d])
         self.device = resolve_device(config.device)
-        self.checkpoint_path = model_ckpt.checkpoint_path(self.workdir)
         self._lock: WorkdirLock | None = None
         if rank == 0 and self.workdir.is_dir():  # a new workdir is locked when training creates it
             self._take_workdir()
