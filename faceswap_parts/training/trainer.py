@@ -138,70 +138,101 @@ class Trainer:
         self.rank, self.processes = rank, processes
         self.workdir = Path(config.workdir).expanduser()
         self.checkpoint_path = model_ckpt.checkpoint_path(self.workdir)
-        if self.checkpoint_path.is_file():  # a resume: the one rule for its settings (given: see resume_config)
-            config = resume_config(model_ckpt.load_checkpoint(self.checkpoint_path, mmap=True)["train_config"],
-                                   config, given)
-        self.config = config
-        if processes > 1:
-            distributed.check_split(config.batch_size, processes)
-        check_apart(self.workdir, config.pretrain_dirs or [d for d in (config.a_dir, config.b_dir) if d])
-        self.device = resolve_device(config.device)
+        self.config = self._settings(config, given)
+        self.device = resolve_device(self.config.device)
         self._lock: WorkdirLock | None = None
         if rank == 0 and self.workdir.is_dir():  # a new workdir is locked when training creates it
             self._take_workdir()
-        requested_model = dict(requested_model or {})
+        state, init = self._starting_point(dict(requested_model or {}))
+        self.precision = resolve_precision(self.config.precision, self.device)
+        self.amp_dtype = DTYPES[self.precision]
+        self.faces = self._load_faces()
+        self.sources = self._batch_sources()
+        self.preview_faces = self._preview_faces()
+        self._build_model()
+        self._restore(state, init)
+        self._ddp = distributed.wrap(self.model, self.device) if processes > 1 else None
+        self._load_given_perceptual_weights()
+
+    # ------------------------------------------------------------------ set-up steps
+    def _settings(self, config: TrainConfig, given) -> TrainConfig:
+        """The run's settings (a resume: :func:`~faceswap_parts.config.resume_config`), checked
+        against the process count and the face folders before anything is loaded."""
+        if self.checkpoint_path.is_file():
+            saved = model_ckpt.load_checkpoint(self.checkpoint_path, mmap=True)["train_config"]
+            config = resume_config(saved, config, given)
+        if self.processes > 1:
+            distributed.check_split(config.batch_size, self.processes)
+        check_apart(self.workdir, config.pretrain_dirs or [d for d in (config.a_dir, config.b_dir) if d])
+        return config
+
+    def _starting_point(self, requested_model: dict) -> tuple[dict | None, tuple | None]:
+        """The architecture (``config.model``) and what the weights start from: ``(state, None)``
+        to resume this workdir's checkpoint, ``(None, (init, path))`` to start from another model's
+        (``--init-from``), ``(None, None)`` for fresh weights."""
+        config = self.config
         state = model_ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
         #: the iteration of the checkpoint on disk that this trainer wrote or resumed (None: none yet)
         self.saved_iteration: int | None = int(state["iteration"]) if state is not None else None
-        init = None  # the checkpoint a new run starts from (--init-from)
+        init = None
         if state is not None:
             model_config = ModelConfig.from_dict(state["model_config"])
             _check_model_request(model_config, requested_model, self.workdir)
             _check_init_on_resume(state, config, self.workdir)
         elif config.init_from:
-            init_path = _init_checkpoint_path(config.init_from, self.checkpoint_path)
-            init = model_ckpt.load_checkpoint(init_path)
-            if init.get("kind") == "weights" and config.init_parts == "all":
-                raise FaceswapError(f"--init-from {init_path} is a weights file, without discriminators; give "
+            path = _init_checkpoint_path(config.init_from, self.checkpoint_path)
+            init = (model_ckpt.load_checkpoint(path), path)
+            if init[0].get("kind") == "weights" and config.init_parts == "all":
+                raise FaceswapError(f"--init-from {path} is a weights file, without discriminators; give "
                                     "its checkpoint.pt, or add --init-parts encoder")
-            model_config = ModelConfig.from_dict(init["model_config"])
-            _check_init_request(model_config, requested_model, init_path)
+            model_config = ModelConfig.from_dict(init[0]["model_config"])
+            _check_init_request(model_config, requested_model, path)
         else:
             model_config = ModelConfig.from_dict({**config.model.to_dict(), **requested_model})
         config.model = model_config
-        self.precision = resolve_precision(config.precision, self.device)
-        self.amp_dtype = DTYPES[self.precision]
+        return state, init
 
-        if config.pretrain_dirs:  # one pool for both identities: each decoder learns every face
+    def _load_faces(self) -> dict:
+        """Both identities' face sets (a ``--pretrain`` pool is both: each decoder learns every face)."""
+        config = self.config
+        if config.pretrain_dirs:
             shared = load_pool(config.pretrain_dirs)
-            self.faces = {"A": shared, "B": shared}
-        else:
-            check_two_people(config.a_dir, config.b_dir)
-            self.faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
-            for name, faces in self.faces.items():
-                if len(faces) < FEW_FACES:
-                    warnings.warn(f"face set {name} ({faces.folder}) has only {len(faces)} face(s): the model "
-                                  "would learn those pictures, not the person; extract a few hundred",
-                                  FaceswapWarning, stacklevel=2)
-        pool = list(self.faces.values())
+            return {"A": shared, "B": shared}
+        check_two_people(config.a_dir, config.b_dir)
+        faces = {"A": load_faceset(config.a_dir, "A"), "B": load_faceset(config.b_dir, "B")}
+        for name, faceset in faces.items():
+            if len(faceset) < FEW_FACES:
+                warnings.warn(f"face set {name} ({faceset.folder}) has only {len(faceset)} face(s): the model "
+                              "would learn those pictures, not the person; extract a few hundred",
+                              FaceswapWarning, stacklevel=3)
+        return faces
+
+    def _batch_sources(self) -> dict:
+        """Each identity's training batches, with its look-alike swapper when parts augmentation is on."""
         cuda = self.device.type == "cuda"
-        self.augment_on_device = config.augment == "device" or (config.augment == "auto" and cuda)
-        self.sources = {k: BatchSource(fs, config, i, pool, shard=(self.rank, self.processes), pin_memory=cuda)
-                        for i, (k, fs) in enumerate(self.faces.items())}
+        self.augment_on_device = self.config.augment == "device" or (self.config.augment == "auto" and cuda)
         if cuda:
             torch.backends.cudnn.benchmark = True  # every iteration has the same shapes
-        if config.parts_augment:
-            self._setup_lookalikes()
-        self.preview_faces = {
-            k: torch.from_numpy(to_model_range(center_crop(fs.images[:PREVIEW_FACES], model_config.resolution,
-                                                           model_config.coverage)))
-            for k, fs in self.faces.items()}
+        swappers = self._lookalikes() if self.config.parts_augment else {}
+        pool = list(self.faces.values())
+        return {k: BatchSource(fs, self.config, i, pool, shard=(self.rank, self.processes), pin_memory=cuda,
+                               lookalike=swappers.get(k))
+                for i, (k, fs) in enumerate(self.faces.items())}
 
+    def _preview_faces(self) -> dict:
+        model = self.config.model
+        return {k: torch.from_numpy(to_model_range(center_crop(fs.images[:PREVIEW_FACES], model.resolution,
+                                                               model.coverage)))
+                for k, fs in self.faces.items()}
+
+    def _build_model(self) -> None:
+        """The networks (seeded), both optimisers, the gradient scaler and the run's counters."""
+        config = self.config
         # oneDNN's bf16 convolutions and the model's self-attention are fastest
         # on channels-last maps (docs/training.md, "Speed").
         self.memory_format = torch.channels_last if self.amp_dtype is not None else torch.contiguous_format
         torch.manual_seed(config.seed)  # same initial weights for the same seed
-        self.model = FaceswapModel(model_config).to(self.device, memory_format=self.memory_format)
+        self.model = FaceswapModel(config.model).to(self.device, memory_format=self.memory_format)
         # The fused kernel does Adam's update in one pass over the ~36M parameters
         # (the unfused step was a sizeable share of a CPU bf16 iteration: docs/training.md).
         adam = dict(betas=(config.beta1, config.beta2), fused=self.device.type in ("cpu", "cuda"))
@@ -216,20 +247,22 @@ class Trainer:
         self._perceptual_failed = False
         self._failed = False  # a non-finite loss was seen: the weights in memory are not to be trained on
         self._want_stop = False
+        self._stop_votes = 0.0  # other processes' stop requests, read with the losses
         self.init_source: dict = {}  # where a new run's weights came from (saved in the checkpoint)
+
+    def _restore(self, state: dict | None, init: tuple | None) -> None:
         if state is not None:
             self._load_state(state)
             self._check_perceptual_request()
         elif init is not None:
-            self._init_weights(init, init_path)
-        self._ddp = None
-        self._stop_votes = 0.0  # other processes' stop requests, read with the losses
-        if processes > 1:
-            self._ddp = distributed.wrap(self.model, self.device)
+            self._init_weights(*init)
+
+    def _load_given_perceptual_weights(self) -> None:
+        """The user's own VGGFace2 file is loaded now, so a wrong one stops the run here, not a fifth of the way in."""
+        config = self.config
         if config.perceptual and config.perceptual_weights and (self.perceptual_net or config.perceptual_net) != "dlib":
             from faceswap_parts.training.perceptual import load_perceptual
 
-            # The user's own file is loaded now, so a wrong one stops the run here, not a fifth of the way in.
             self.perceptual_net, self.perceptual = load_perceptual("vggface2", device=self.device,
                                                                    weights_path=config.perceptual_weights)
 
@@ -256,19 +289,19 @@ class Trainer:
         if self._lock is not None:
             self._lock.release()
 
-    def _setup_lookalikes(self) -> None:
+    def _lookalikes(self) -> dict:
         """Look-alike parts augmentation: index both face sets (cached beside
         them), pair each face with its nearest look-alikes of the other
-        identity, and write a preview sheet of augmented samples."""
+        identity, and write a preview sheet of augmented samples (under the
+        workdir's lock); each identity's swapper."""
         from faceswap_parts.training.data import lookalike
 
         parts = parse_augment_parts(self.config.parts_augment)
         swappers = lookalike.make_swappers(self.faces, parts, self.config.parts_knn, device=self.device)
-        for name, source in self.sources.items():
-            source.lookalike = swappers[name]
         if self.rank == 0:
-            self.workdir.mkdir(parents=True, exist_ok=True)
+            self._check_workdir()
             lookalike.write_preview(self.workdir / "lookalike_preview.png", swappers)
+        return swappers
 
     # ------------------------------------------------------------------ parameters
     def _generator_params(self) -> list[torch.nn.Parameter]:

@@ -84,11 +84,12 @@ class BatchSource:
     share of every global batch, the same faces and draws a single process
     would use, so the global batch does not depend on the process count.
     ``pin_memory``: :meth:`raw_batch` returns page-locked tensors (CUDA only).
+    ``lookalike``: the identity's look-alike swapper for parts augmentation (None: off).
     """
 
     def __init__(self, faceset: FaceSet, config: TrainConfig, identity: int,
                  color_pool: list[FaceSet] | None = None, shard: tuple[int, int] = (0, 1),
-                 pin_memory: bool = False):
+                 pin_memory: bool = False, lookalike=None):
         self.faceset = faceset
         self.config = config
         self.identity = identity
@@ -99,9 +100,9 @@ class BatchSource:
             raise ValueError(f"cannot split batches of {self.batch_size} over {processes} processes (rank {rank})")
         self.local = slice(rank * self.batch_size // processes, (rank + 1) * self.batch_size // processes)
         self.pin_memory = pin_memory
-        #: Set by the trainer for look-alike parts augmentation
+        #: Look-alike parts augmentation's swapper for this identity, or None
         #: (:class:`~faceswap_parts.training.data.lookalike.LookalikeSwapper`).
-        self.lookalike = None
+        self.lookalike = lookalike
         #: Parts whose masks the batches carry: those with a loss weight and masks in this face set.
         self.loss_parts = tuple(p for p in LOSS_PARTS if getattr(config, f"w_{p}", 0) > 0 and p in faceset.part_masks)
         self._orders: dict[int, np.ndarray] = {}
