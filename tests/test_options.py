@@ -68,3 +68,40 @@ def test_notebook_forms_offer_the_listed_choices(name, field):
     code = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
     listed = "[" + ", ".join(f'"{v}"' for v in getattr(options, name)) + "]"
     assert f"#@param {listed}" in next(line for line in code.splitlines() if line.startswith(f"{field} = "))
+
+
+def _cli_defaults():
+    """(command, field, the default argparse applies, the default its --help states, the config's default)."""
+    import argparse
+    import dataclasses
+    import re
+
+    from faceswap_parts.cli import build_parser
+    from faceswap_parts.config import ModelConfig, TrainConfig
+    from faceswap_parts.conversion.config import ConverterConfig
+    from faceswap_parts.evaluation.pipeline import EvaluationConfig
+    from faceswap_parts.extraction import ExtractConfig
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for command, configs in (("convert", [ConverterConfig()]), ("extract", [ExtractConfig()]),
+                             ("evaluate", [EvaluationConfig()]), ("train", [TrainConfig(), ModelConfig()])):
+        for action in commands[command]._actions:
+            for config in configs:
+                if action.dest in {f.name for f in dataclasses.fields(config)}:
+                    stated = re.search(r"\(default:? ([^)\s;,]+)", action.help or "")
+                    yield command, action.dest, action.default, stated and stated.group(1), getattr(config, action.dest)
+
+
+def test_every_cli_default_is_its_configs_default():
+    """A default written in a command (argparse's, or the one its --help states) is the config's own."""
+    spoken = {True: "on", False: "off"}
+    wrong = []
+    for command, name, applied, stated, default in _cli_defaults():
+        if applied is not None and applied != default and not (applied == [] and default == ()):
+            wrong.append(f"{command} --{name}: argparse applies {applied!r}, the config's default is {default!r}")
+        prose = default in (None, "", ()) or (isinstance(default, bool) and stated not in ("on", "off"))
+        if stated is not None and not prose and stated.rstrip(":") not in (str(default), spoken.get(default), f"{default:g}"
+                                                             if isinstance(default, float) else str(default)):
+            wrong.append(f"{command} --{name}: --help says default {stated!r}, the config's default is {default!r}")
+    assert not wrong, "\n".join(wrong)
+    assert len(list(_cli_defaults())) > 60  # every command's options were seen

@@ -79,20 +79,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from dataclasses import fields
+
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
     from faceswap_parts.io.files import check_output_path
     from faceswap_parts.errors import FaceswapError
 
-    given = {name: getattr(args, name) for name in (
-        "kalman_noise", "moving_average", "detect_every", "roi_coverage", "min_face", "batch_size",
-        "encoder_preset", "workers", "blend", "enhance", "detect_threshold", "feather")
-        if getattr(args, name) is not None}
-    config = ConverterConfig(
-        direction=args.direction, output_type=args.output_type, color_correction=args.color_correction,
-        smoothing=args.smoothing, parts=args.parts or (), mask=args.mask, landmarks=args.landmarks,
-        auto_downscale=args.auto_downscale, all_faces=args.all_faces, device=args.device,
-        precision=args.precision, start=args.start, end=args.end, max_frames=args.max_frames,
-        audio=not args.no_audio, progress_bar=not args.quiet, **given)
+    # Every option named like a ConverterConfig field passes through as is; left out (None), the config's
+    # default applies, so no default is written twice.
+    given = {f.name: getattr(args, f.name) for f in fields(ConverterConfig) if getattr(args, f.name, None) is not None}
+    config = ConverterConfig(**{**given, "parts": args.parts or (), "audio": not args.no_audio,
+                                "progress_bar": not args.quiet})
     from faceswap_parts.io.images import is_image_file
 
     still = is_image_file(args.video)
