@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from faceswap_parts.io.files import process_alive
+
 #: frames each segment after the first tracks before its first frame, so its smoothing is warmed up at the join
 SEGMENT_WARMUP_FRAMES = 30
 #: the automatic ``workers`` splits a video only when every segment gets at least this many frames
@@ -113,18 +115,8 @@ def remove_stale_segment_folders(root: str | os.PathLike | None = None) -> list[
     removed = []
     for folder in Path(root or tempfile.gettempdir()).glob(f"{SEGMENT_FOLDER_PREFIX}*-*"):
         match = re.fullmatch(rf"{SEGMENT_FOLDER_PREFIX}(\d+)-.+", folder.name)
-        if not match or not folder.is_dir() or _process_alive(int(match.group(1))):
+        if not match or not folder.is_dir() or process_alive(int(match.group(1))):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True

@@ -79,7 +79,7 @@ def remove_dead_temporaries(path: str | os.PathLike) -> list[Path]:
     name = Path(path).name
     for tmp in stale_temporaries(path):
         pid = tmp.name[len(name) + 2:].split(".", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or process_alive(int(pid)):
             continue
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -87,7 +87,8 @@ def remove_dead_temporaries(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True unless process ``pid`` is known to have ended (another user's counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
