@@ -122,6 +122,28 @@ class ExtractionSummary:
     frames_expected: int = 0
     cut_short: bool = False
 
+    # The counters change only here, in the three places extraction reports to.
+    def count_selection(self, detected: int, skipped: dict[str, int]) -> None:
+        """A detection frame's faces: how many the detector found, and those left out by reason
+        (``faces_too_small``, ``faces_cut_off``, ``faces_extra``)."""
+        self.frames_without_face += detected == 0
+        for name, n in skipped.items():
+            setattr(self, name, getattr(self, name) + n)
+
+    def count_frame(self, written: int, blurry: int) -> None:
+        """A processed frame: its faces written, and those too blurry to keep."""
+        self.frames_processed += 1
+        self.faces_written += written
+        self.frames_with_face += written > 0
+        self.faces_blurry += blurry
+
+    def finish(self, frames_read: int, seconds: float, complete: bool = False, frames_expected: int = 0,
+               cut_short: bool = False) -> None:
+        """The run's end, whether it completed or not."""
+        self.frames_read, self.seconds, self.complete = frames_read, seconds, complete
+        if complete:
+            self.frames_expected, self.cut_short = frames_expected, cut_short
+
     @property
     def frames_per_second(self) -> float:
         """Video frames read per second of wall time."""
@@ -181,27 +203,24 @@ class _FaceSetWriter:
         self.writer = BackgroundWriter(workers=2, name="faceset-writer")
 
     def add_frame(self, index: int, t: float, frame: np.ndarray, faces) -> None:
-        self.summary.frames_processed += 1
-        written = 0
+        written = blurry = 0
         for k, face in enumerate(faces):
             record = _process_face(frame, face.raw_box, face.score, face.raw_points5, self.landmarker, self.config.size,
                                    self.config.min_sharpness, self.out, faceset.face_name(self.stem, index, k),
                                    self.writer)
             if record is None:
-                self.summary.faces_blurry += 1
+                blurry += 1
                 continue
             record.update(frame=index, time=round(t, 4), detected=face.detected)
             self.records.append(record)
             written += 1
-        self.summary.faces_written += written
-        self.summary.frames_with_face += written > 0
+        self.summary.count_frame(written, blurry)
 
 
 def _face_finder(detector, config: ExtractConfig, summary: ExtractionSummary) -> FaceFinder:
     def select(frame, boxes, scores, points) -> list[int]:
-        kept = _select_faces(frame, boxes, config.min_face, config.all_faces, summary)
-        if not kept and len(boxes) == 0:
-            summary.frames_without_face += 1
+        kept, skipped = _select_faces(frame, boxes, config.min_face, config.all_faces)
+        summary.count_selection(len(boxes), skipped)
         return kept
 
     return FaceFinder(detector.detect, FaceTracker(all_faces=True, smoother=dict(method="none"), max_lost=0),
@@ -255,7 +274,7 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, config: Extr
 
         bar = tqdm(total=reader.expected_frames() or None, unit="frame", desc="extract", dynamic_ncols=True)
     start = time.perf_counter()
-    summary.complete = False
+    complete, short = False, None
     try:
         finder = _face_finder(detector, c, summary)
         for batch in prefetch(reader.batches(c.batch_size * c.detect_every, every=c.every)):
@@ -263,22 +282,19 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, config: Extr
                 faces.add_frame(reader.start_index + index, t, frame, kept)
             if bar is not None:  # frames up to this batch's last one are done
                 bar.update(batch[-1][0] + 1 - bar.n)
-        summary.complete = True
-        summary.frames_expected = reader.expected_frames()
-        short = reader.cut_short(reader.frames_read)
+        complete, short = True, reader.cut_short(reader.frames_read)
         if short:
-            summary.cut_short = True
             warnings.warn(short, FaceswapWarning, stacklevel=2)
         if bar is not None:
             bar.update(reader.frames_read - bar.n)
     finally:
-        summary.frames_read = reader.frames_read
-        summary.seconds = time.perf_counter() - start
         if bar is not None:
             bar.close()
         try:
-            faces.writer.close()
+            faces.writer.close()  # the queued writes are part of the run's time
         finally:
+            summary.finish(reader.frames_read, time.perf_counter() - start, complete,
+                           reader.expected_frames() if complete else 0, bool(short))
             meta["summary"] = {k: v for k, v in asdict(summary).items() if k not in ("video", "out")}
             if not summary.complete:  # list only the faces whose files were written (a full disk stops writes)
                 meta["faces"] = [r for r in faces.records if (Path(out) / r["file"]).is_file()]
@@ -289,7 +305,6 @@ def extract_video(video: str | os.PathLike, out: str | os.PathLike, config: Extr
                     raise
                 # The error that stopped the extraction (a full disk, say) is the one to report; the
                 # faces.json written before the first face stays, marking the folder as interrupted.
-    summary.seconds = time.perf_counter() - start
     if summary.faces_written == 0:
         raise FaceswapError(f"no face found in {video} ({summary.frames_processed} frames checked, "
                             f"{_skipped_text(summary)}); {out} holds no faces")
@@ -301,20 +316,21 @@ def _skipped_text(summary: ExtractionSummary) -> str:
             f"{summary.faces_blurry} blurry")
 
 
-def _select_faces(frame, boxes, min_face, all_faces, summary) -> list[int]:
-    """Indices of the faces to keep (the detector sorts them largest first)."""
+def _select_faces(frame, boxes, min_face, all_faces) -> tuple[list[int], dict[str, int]]:
+    """Indices of the faces to keep (the detector sorts them largest first), and how many of the others
+    were left out by each reason (as :class:`ExtractionSummary` names them)."""
     h, w = frame.shape[:2]
-    kept = []
+    kept, skipped = [], {"faces_too_small": 0, "faces_cut_off": 0, "faces_extra": 0}
     for i, box in enumerate(boxes):
         if min(box[2] - box[0], box[3] - box[1]) < min_face:
-            summary.faces_too_small += 1
+            skipped["faces_too_small"] += 1
         elif inside_fraction(box, w, h) < MIN_INSIDE_FRACTION:
-            summary.faces_cut_off += 1
+            skipped["faces_cut_off"] += 1
         elif kept and not all_faces:
-            summary.faces_extra += 1
+            skipped["faces_extra"] += 1
         else:
             kept.append(i)
-    return kept
+    return kept, skipped
 
 
 def _landmarks_in_crop(landmarker, frame, box, points5, crop, matrix) -> np.ndarray:
