@@ -225,9 +225,7 @@ def resume_config(saved: dict, config: TrainConfig, given=None) -> TrainConfig:
     that differs from the run's own."""
     defaults, mine = TrainConfig(), config.to_dict()
     if given is None:
-        given = {name for name in mine if name != "model" and mine[name] != getattr(defaults, name)
-                 and not (name == "w_pl" and list(mine[name]) == list(defaults.w_pl))
-                 and not (name == "schedule" and config.schedule == defaults.schedule)}
+        given = {f.name for f in fields(TrainConfig) if getattr(config, f.name) != getattr(defaults, f.name)}
     base = {k: v for k, v in saved.items() if k != "model"}
     return TrainConfig.from_dict({**base, **{k: mine[k] for k in given if k in mine and k != "model"},
                                   "workdir": mine["workdir"], "progress": mine["progress"]})

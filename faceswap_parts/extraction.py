@@ -141,8 +141,7 @@ class ExtractionSummary:
                cut_short: bool = False) -> None:
         """The run's end, whether it completed or not."""
         self.frames_read, self.seconds, self.complete = frames_read, seconds, complete
-        if complete:
-            self.frames_expected, self.cut_short = frames_expected, cut_short
+        self.frames_expected, self.cut_short = frames_expected, cut_short
 
     @property
     def frames_per_second(self) -> float:

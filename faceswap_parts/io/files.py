@@ -137,16 +137,23 @@ def atomic_path(path: str | os.PathLike, fsync: bool = False, suffix: str | None
         fsync_dir(path.parent)
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Replace ``path``'s content with ``data`` atomically. A failed write
-    (a full disk) raises an ``OSError`` naming ``path``."""
+@contextlib.contextmanager
+def errors_naming(path: str | os.PathLike) -> Iterator[None]:
+    """A failed write of an open file (a full disk) raises an ``OSError`` with no file name; name ``path``
+    in it, so the CLI's one-line error says which file did not fit."""
     try:
-        with atomic_path(path) as tmp:
-            Path(tmp).write_bytes(data)
+        yield
     except OSError as err:
         if err.filename is not None or err.errno is None:
             raise
         raise OSError(err.errno, err.strerror, os.fspath(path)) from None
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Replace ``path``'s content with ``data`` atomically. A failed write
+    (a full disk) raises an ``OSError`` naming ``path``."""
+    with errors_naming(path), atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.io.files import errors_naming
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -79,16 +80,15 @@ def write_image(path: str | os.PathLike, image: np.ndarray, jpeg_quality: int | 
     extraction writes thousands of new files, where a temporary file and a
     rename each would buy nothing."""
     data = encode_image(image, Path(path).suffix or ".png", jpeg_quality)
-    try:
-        # not ndarray.tofile: it ignores a failed flush at close, leaving 0-byte files on a full disk
-        with open(path, "wb") as f:
-            f.write(data)
-    except OSError as err:
-        with contextlib.suppress(OSError):  # a full disk leaves a cut-off file: remove it
-            os.unlink(path)
-        if err.filename is None and err.errno is not None:  # a failed write names no file: say which
-            raise OSError(err.errno, err.strerror, os.fspath(path)) from None
-        raise
+    with errors_naming(path):
+        try:
+            # not ndarray.tofile: it ignores a failed flush at close, leaving 0-byte files on a full disk
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError:
+            with contextlib.suppress(OSError):  # a full disk leaves a cut-off file: remove it
+                os.unlink(path)
+            raise
 
 
 def _label(text: str, height: int, width: int, scale: float) -> np.ndarray:
