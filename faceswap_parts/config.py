@@ -9,6 +9,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.settings import check_settings, setting
 from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, FACE_COVERAGE, GAN_LOSSES, INIT_PARTS,
                                     NORMS, PERCEPTUAL_NETS, PRECISIONS, RESOLUTIONS, SCHEDULE_NAMES)
 
@@ -17,22 +18,18 @@ from faceswap_parts.options import (AUGMENT_ON, AUGMENT_PARTS, CAPACITIES, FACE_
 class ModelConfig:
     """Architecture of the faceswap-GAN v2.2 networks."""
 
-    resolution: int = 64
-    capacity: str = "standard"
-    norm: str = "layernorm"  # v2.2's default ("instancenorm" in Keras) under its honest name
-    self_attention: bool = True
+    resolution: int = setting(64, choices=RESOLUTIONS, help="face size the model sees and paints, in pixels")
+    capacity: str = setting("standard", choices=CAPACITIES,
+                            help="network widths: quick (a rough swap soon on a CPU), lite, standard (v2.2's)")
+    # v2.2's default ("instancenorm" in Keras) under its honest name
+    norm: str = setting("layernorm", choices=NORMS, help="normalisation of the generator's layers")
+    self_attention: bool = setting(True, help="self-attention layers")
     #: fraction of the full aligned face (see :mod:`faceswap_parts.faces.alignment`) the model sees
-    coverage: float = FACE_COVERAGE
+    coverage: float = setting(FACE_COVERAGE, low=0.2, high=1.0,
+                              help="central fraction of the aligned face the model sees")
 
     def __post_init__(self):
-        if self.resolution not in RESOLUTIONS:
-            raise FaceswapError(f"resolution must be one of {', '.join(map(str, RESOLUTIONS))}, got {self.resolution}")
-        if self.capacity not in CAPACITIES:
-            raise FaceswapError(f"capacity must be one of {', '.join(CAPACITIES)}, got {self.capacity!r}")
-        if self.norm not in NORMS:
-            raise FaceswapError(f"norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
-        if not 0.2 <= self.coverage <= 1.0:
-            raise FaceswapError(f"coverage must be within [0.2, 1.0], got {self.coverage}")
+        check_settings(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -102,16 +99,18 @@ class TrainConfig:
     :func:`v22_schedule`. Saved in the checkpoint as a plain dict.
     """
 
-    a_dir: str = ""
-    b_dir: str = ""
+    a_dir: str = setting("", flag="--a", metavar="DIR_A",
+                         help="faces of A: an extract output folder, its aligned_faces folder, or a plain folder of "
+                              "face images (required for a new workdir)")
+    b_dir: str = setting("", flag="--b", metavar="DIR_B", help="faces of B, as --a")
     workdir: str = "workdir"
     model: ModelConfig = field(default_factory=ModelConfig)
-    batch_size: int = 8
+    batch_size: int = setting(8, low=2, help="an even number (mixup pairs the samples)")
     lr_g: float = 1e-4
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    gan_loss: str = "mixup_lsgan"
+    gan_loss: str = setting("mixup_lsgan", choices=GAN_LOSSES, help="the adversarial loss")
     w_recon: float = 1.0
     w_eyes: float = 30.0
     # The mouth's and nose's own reconstruction + edge terms, like the eyes' (0 = off), from their
@@ -124,11 +123,17 @@ class TrainConfig:
     w_mask_l1: float = 1e-2
     w_mask_hinge: float = 0.1
     w_mask_tv: float = 0.1
-    cycle: bool = False
+    cycle: bool = setting(False, help="add the cycle-consistency loss")
     w_cycle: float = 10.0  # v2.2's cycle-consistency weight
-    perceptual: bool = True  # used in the phases that ask for it, when the extractor can be loaded
-    perceptual_weights: str = ""  # local VGGFace2 weights file; "" = cache / download
-    perceptual_net: str = "auto"  # see PERCEPTUAL_NETS; the one used is recorded in the checkpoint
+    perceptual: bool = setting(True, help="perceptual loss in the phases that use it (skipped with a warning "
+                                          "when no perceptual network can be loaded)")
+    perceptual_weights: str = setting("", metavar="FILE", help="local copy of facenet-pytorch's "
+                                      "20180402-114759-vggface2.pt for the perceptual loss (default: cache / download)")
+    # the one used is recorded in the checkpoint
+    perceptual_net: str = setting("auto", choices=PERCEPTUAL_NETS, metavar="NET",
+                                  help="auto uses VGGFace2 where its weights are given, cached or downloadable, else "
+                                       "dlib's face-recognition ResNet (offline); a resumed run keeps the network it "
+                                       "was trained with")
     schedule: list = field(default_factory=v22_schedule)
     # augmentation (faceswap-GAN's random_transform_args and DA probabilities)
     rotation_range: float = 10.0
@@ -139,27 +144,38 @@ class TrainConfig:
     motion_blur_prob: float = 0.25
     # look-alike parts augmentation (data/lookalike.py): parts swapped in from the other identity's
     # nearest look-alikes ("" = off), on this share of the samples, from the k nearest
-    parts_augment: str = ""
-    parts_prob: float = 0.25
-    parts_knn: int = 5
+    parts_augment: str = setting("", metavar="PARTS",
+                                 help=f"look-alike parts augmentation: swap these parts ({', '.join(AUGMENT_PARTS)}; "
+                                      "comma-separated) in from the other person's most alike faces (default: off)")
+    parts_prob: float = setting(0.25, low=0, high=1, metavar="P", help="share of the samples so augmented")
+    parts_knn: int = setting(5, low=1, metavar="K", help="look-alikes per face to draw from")
     # a new run started from another model's weights (``train --init-from``): its workdir or checkpoint
     # file, and which networks (INIT_PARTS); the iteration count and the optimisers start afresh, and the
     # checkpoint records the source's iteration and digest beside these
-    init_from: str = ""
-    init_parts: str = "all"
+    init_from: str = setting("", metavar="W2", help="start from another model's weights (its workdir or "
+                             "checkpoint.pt; e.g. a --pretrain run): its architecture, fresh iteration count and "
+                             "optimisers")
+    init_parts: str = setting("all", choices=INIT_PARTS, help="what --init-from copies: all (encoder, decoders and "
+                              "discriminators) or the shared encoder only")
     # pretraining (``train --pretrain DIR ...``): both identities draw from the pool of these face
     # folders, so each decoder learns every face: a starting point for later pairs (--init-from)
-    pretrain_dirs: list = field(default_factory=list)
+    pretrain_dirs: list = setting(default_factory=list, kind=list, flag="--pretrain", metavar="DIR",
+                                  help="pretrain on a pool of many people's face folders instead of --a/--b: both "
+                                       "decoders see every face; the result is a starting point for pairs "
+                                       "(--init-from)")
     # bookkeeping
-    preview_interval: int = 250
-    save_interval: int = 500
-    backup_interval: int = 5000
-    keep_backups: int = 3
-    device: str = "auto"
-    precision: str = "auto"
-    seed: int = 0
-    workers: int = 2  # batch-preparing threads (OpenCV releases the GIL)
-    augment: str = "auto"  # see AUGMENT_ON: where the augmentation's pixel work runs
+    preview_interval: int = setting(250, low=0, help="iterations between previews (0 = never)")
+    save_interval: int = setting(500, low=0, help="iterations between checkpoints")
+    backup_interval: int = setting(5000, low=0, help="iterations between numbered backups in W/backups (0 = none)")
+    keep_backups: int = setting(3, low=0, help="numbered backups kept")
+    device: str = setting("auto", help="auto, cpu, cuda or cuda:N")
+    precision: str = setting("auto", choices=PRECISIONS, help="auto: bf16 where the CPU/GPU computes it in "
+                             "hardware, fp16 on older GPUs, else fp32")
+    seed: int = setting(0, help="random seed")
+    # OpenCV releases the GIL, so threads prepare batches in parallel
+    workers: int = setting(2, low=0, help="threads preparing batches")
+    augment: str = setting("auto", choices=AUGMENT_ON, help="where augmentation's pixel work runs (auto: on a CUDA "
+                           "GPU when training on one)")
     progress: bool = True
 
     def __post_init__(self):
@@ -167,31 +183,14 @@ class TrainConfig:
             self.model = ModelConfig.from_dict(self.model)
         self.schedule = [Phase(**p) if isinstance(p, dict) else p for p in self.schedule]
         self.w_pl = tuple(self.w_pl)
-        if self.batch_size < 2 or self.batch_size % 2:
-            raise FaceswapError(f"batch size must be an even number >= 2 (mixup pairs samples), got {self.batch_size}")
-        if self.gan_loss not in GAN_LOSSES:
-            raise FaceswapError(f"gan loss must be one of {', '.join(GAN_LOSSES)}, got {self.gan_loss!r}")
-        if self.perceptual_net not in PERCEPTUAL_NETS:
-            raise FaceswapError(f"perceptual net must be one of {', '.join(PERCEPTUAL_NETS)}, "
-                                f"got {self.perceptual_net!r}")
+        check_settings(self)
+        if self.batch_size % 2:
+            raise FaceswapError(f"--batch-size must be an even number (mixup pairs samples), got {self.batch_size}")
         if self.parts_augment:
             self.parts_augment = ",".join(parse_augment_parts(self.parts_augment))
-        if not 0 <= self.parts_prob <= 1:
-            raise FaceswapError(f"--parts-prob must be within [0, 1], got {self.parts_prob}")
-        if self.parts_knn < 1:
-            raise FaceswapError(f"--parts-knn must be >= 1, got {self.parts_knn}")
-        if self.init_parts not in INIT_PARTS:
-            raise FaceswapError(f"--init-parts must be one of {', '.join(INIT_PARTS)}, got {self.init_parts!r}")
         self.pretrain_dirs = [str(d) for d in self.pretrain_dirs]
         if self.pretrain_dirs and self.parts_augment:
             raise FaceswapError("--parts-augment swaps parts between two people; a --pretrain pool has no pair")
-        if self.augment not in AUGMENT_ON:
-            raise FaceswapError(f"augment must be one of {', '.join(AUGMENT_ON)}, got {self.augment!r}")
-        if self.precision not in PRECISIONS:
-            raise FaceswapError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        for name in ("preview_interval", "save_interval", "backup_interval", "keep_backups", "workers"):
-            if getattr(self, name) < 0:
-                raise FaceswapError(f"{name.replace('_', ' ')} must be >= 0, got {getattr(self, name)}")
         numbers = {f.name: getattr(self, f.name) for f in fields(self)
                    if isinstance(getattr(self, f.name), float) and not isinstance(getattr(self, f.name), bool)}
         numbers.update({f"w_pl[{i}]": w for i, w in enumerate(self.w_pl)})

@@ -33,7 +33,7 @@ from faceswap_parts.facesets import folder as faceset
 from faceswap_parts.facesets.folder import rounded
 from faceswap_parts.io.background import BackgroundWriter, prefetch
 from faceswap_parts.io.images import write_image
-from faceswap_parts.options import DETECT_EVERY, LANDMARK_BACKENDS, MIN_FACE
+from faceswap_parts.extraction_config import ExtractConfig
 
 #: Faces whose box has less than this fraction inside the frame are "cut off".
 MIN_INSIDE_FRACTION = 0.8
@@ -42,62 +42,6 @@ RAW_MARGIN = 1.3
 #: JPEG quality of ``raw_faces`` (they are for looking at, not training, and
 #: JPEG encodes many times faster than PNG: docs/extraction.md).
 RAW_JPEG_QUALITY = 95
-
-
-@dataclass
-class ExtractConfig:
-    """Settings of an extraction (the options of ``faceswap-parts extract``).
-
-    Attributes:
-        every: process every N-th frame.
-        landmarks: 68-point backend for the eye masks (``auto``, ``fan``,
-            ``dlib``, ``mtcnn``).
-        min_face: skip faces whose box's shorter side is below this many pixels.
-        detect_every: run the detector on every K-th processed frame and
-            follow the faces with optical flow in between (1 = detect on
-            every frame; see the module docstring).
-        start, end: extract only the segment from ``start`` to ``end`` seconds
-            (``None``: from the beginning, to the end). Frame numbers and
-            times in ``faces.json`` and the file names stay those of the
-            whole video, so segments extracted into different folders never
-            share a name.
-        max_frames: stop after reading this many video frames (of the segment).
-        all_faces: keep every face of a frame, not only the largest.
-        min_sharpness: skip faces whose :func:`sharpness` is below this (0 = keep all).
-        size: side of the aligned crops and masks in pixels.
-        overwrite: replace a previous extraction in ``out`` (only its own files).
-        device: torch device for the detector (and the ``fan`` backend).
-        batch_size: frames per detector call (a batch of frames read holds
-            ``batch_size * detect_every`` frames).
-        progress: show a ``tqdm`` progress bar.
-    """
-
-    every: int = 1
-    landmarks: str = "auto"
-    min_face: int = MIN_FACE
-    detect_every: int = DETECT_EVERY
-    start: float | None = None
-    end: float | None = None
-    max_frames: int | None = None
-    all_faces: bool = False
-    min_sharpness: float = 0.0
-    size: int = 256
-    overwrite: bool = False
-    device: str = "auto"
-    batch_size: int = 16
-    progress: bool = True
-
-    def __post_init__(self):
-        checks = [(self.every >= 1, f"--every must be >= 1, got {self.every}"),
-                  (self.detect_every >= 1, f"--detect-every must be >= 1, got {self.detect_every}"),
-                  (self.size >= 32, f"--size must be at least 32 pixels, got {self.size}"),
-                  (self.max_frames is None or self.max_frames >= 1, f"--max-frames must be >= 1, got {self.max_frames}"),
-                  (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
-                  (self.landmarks in LANDMARK_BACKENDS,
-                   f"--landmarks must be one of {', '.join(LANDMARK_BACKENDS)}, got {self.landmarks!r}")]
-        for ok, message in checks:
-            if not ok:
-                raise FaceswapError(message)
 
 
 @dataclass

@@ -171,7 +171,7 @@ def test_checkpoint_records_the_perceptual_net(real_facesets, tmp_path):
                            device="cpu", precision="fp32", preview_interval=0, workers=0, progress=False,
                            schedule=[Phase(0.0, perceptual=True)], **kw)
 
-    with pytest.raises(FaceswapError, match="perceptual net must be one of auto, vggface2, dlib"):
+    with pytest.raises(FaceswapError, match="--perceptual-net must be one of auto, vggface2, dlib"):
         config(perceptual_net="vgg")
     result = Trainer(config(perceptual_net="dlib")).train(1)
     assert result.losses["pl_A"] > 0

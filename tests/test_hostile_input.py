@@ -233,7 +233,7 @@ def test_set_refuses_non_finite_numbers(setting, real_facesets, tmp_path):
 
 
 def test_every_float_option_of_every_command_rejects_non_finite_values():
-    from faceswap_parts.commands.arguments import finite_float
+    from faceswap_parts.settings import finite_float
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices

@@ -15,8 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "faceswap_parts"
 
 #: Top-level module or package of faceswap_parts -> layer (lower imports nothing higher).
 LAYERS = {
-    "options": 0, "errors": 0,
-    "config": 1, "io": 1, "device": 1,
+    "options": 0, "errors": 0, "settings": 0,
+    "config": 1, "extraction_config": 1, "io": 1, "device": 1,
     "faces": 2,
     "facesets": 3, "recognition": 3,
     "models": 4,
@@ -92,7 +92,7 @@ def test_options_module_is_light():
     loaded = _loaded_after("import faceswap_parts.options, faceswap_parts.config")
     assert loaded["libraries"] == []
     assert set(loaded["package"]) == {"faceswap_parts", "faceswap_parts.options", "faceswap_parts.config",
-                                      "faceswap_parts.errors"}
+                                      "faceswap_parts.errors", "faceswap_parts.settings"}
 
 
 def test_cli_help_needs_no_heavy_library():
@@ -105,7 +105,7 @@ def test_cli_help_needs_no_heavy_library():
     ("faceswap_parts.faces.finder", ("facesets", "models", "extraction", "training", "conversion", "evaluation")),
     ("faceswap_parts.masking", ("models", "extraction", "training", "conversion", "evaluation")),
     ("faceswap_parts.extraction", ("models", "training", "conversion", "evaluation", "notebooks")),
-    ("faceswap_parts.conversion", ("training", "extraction", "evaluation", "notebooks")),
+    ("faceswap_parts.conversion.converter", ("training", "extraction", "evaluation", "notebooks")),
     ("faceswap_parts.evaluation", ("training", "extraction", "notebooks")),
     ("faceswap_parts.models", ("training", "extraction", "conversion", "evaluation", "facesets")),
 ])

@@ -88,7 +88,7 @@ def _cli_defaults():
         for action in commands[command]._actions:
             for config in configs:
                 if action.dest in {f.name for f in dataclasses.fields(config)}:
-                    stated = re.search(r"\(default:? ([^)\s;,]+)", action.help or "")
+                    stated = re.search(r"default:? ([^)\s;,]+)", action.help or "")
                     yield command, action.dest, action.default, stated and stated.group(1), getattr(config, action.dest)
 
 
@@ -105,3 +105,27 @@ def test_every_cli_default_is_its_configs_default():
             wrong.append(f"{command} --{name}: --help says default {stated!r}, the config's default is {default!r}")
     assert not wrong, "\n".join(wrong)
     assert len(list(_cli_defaults())) > 60  # every command's options were seen
+
+
+def test_one_rule_gives_the_option_its_help_and_its_check_everywhere():
+    """A setting's range and choices, written once on the field, make both its --help text and one message, the
+    same from the CLI (exit 1 before any file is read) and from the config."""
+    from faceswap_parts.cli import build_parser, main
+    from faceswap_parts.config import TrainConfig
+    from faceswap_parts.extraction_config import ExtractConfig
+
+    convert = next(a for a in build_parser()._actions if hasattr(a, "choices") and a.choices).choices["convert"]
+    helps = {a.dest: a.help for a in convert._actions}
+    assert helps["roi_coverage"].endswith("within [0.2, 1.0]; default: 0.9")
+    assert helps["detect_threshold"].endswith("within (0, 1); default: 0.7")
+    for config, kwargs, words in ((ConverterConfig, {"roi_coverage": 1.5}, "--roi-coverage must be within [0.2, 1.0], got 1.5"),
+                                  (ConverterConfig, {"blend": "x"}, "--blend must be one of feather, seamless, got 'x'"),
+                                  (ExtractConfig, {"size": 16}, "--size must be >= 32, got 16"),
+                                  (TrainConfig, {"workers": -1}, "--workers must be >= 0, got -1"),
+                                  (TrainConfig, {"gan_loss": "x"}, "--gan-loss must be one of mixup_lsgan, "
+                                                                   "relativistic_lsgan, got 'x'")):
+        with pytest.raises(FaceswapError) as err:
+            config(**kwargs)
+        assert str(err.value) == words
+    assert main(["convert", "missing.mp4", "--model", "w", "--out", "o.mp4", "--roi-coverage", "1.5"]) == 1
+    assert main(["extract", "missing.mp4", "--out", "o", "--size", "16"]) == 1

@@ -70,7 +70,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path, real_facesets, astronaut, caps
         (["--a", junk, "--b", good], ["no usable face image", "2 non-image files"]),
         (["--a", tiny, "--b", good], ["no usable face image", "1 images under 64 px"]),
         (["--a", good, "--b", good, "--resolution", 96], ["resolution must be one of 64, 128, 256"]),
-        (["--a", good, "--b", good, "--batch-size", 3], ["batch size must be an even number"]),
+        (["--a", good, "--b", good, "--batch-size", 3], ["--batch-size must be an even number"]),
         (["--b", good], ["--a required"]),
         (["--a", good, "--b", good, "--iterations", 0], ["--iterations must be >= 1"]),
     ]

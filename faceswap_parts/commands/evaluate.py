@@ -1,5 +1,5 @@
 """`faceswap-parts evaluate`: score a swapped video against its original."""
-from faceswap_parts.commands.arguments import finite_float
+from faceswap_parts.settings import finite_float
 from faceswap_parts.options import EMBEDDERS, LANDMARK_BACKENDS
 
 HELP = "score a face swap: identity transfer, expression kept, stability, flicker, face coverage"

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faceswap_parts.io.layouts import check_output_type
-from faceswap_parts.errors import FaceswapError
-from faceswap_parts.faces.masks import parse_parts
 from faceswap_parts.options import (BLENDS, COLOR_MODES, CONVERT_MASKS, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE,
-                                    DETECT_EVERY, DETECTION_THRESHOLDS, DIRECTIONS, MIN_FACE, PRECISIONS, SMOOTHING_METHODS,
-                                    X264_PRESETS)
+                                    DETECT_EVERY, DETECTION_THRESHOLDS, DIRECTIONS, FACE_PARTS, LANDMARK_BACKENDS,
+                                    MIN_FACE, OUTPUT_TYPES, PRECISIONS, SMOOTHING_METHODS, X264_PRESETS)
+from faceswap_parts.settings import check_settings, setting
 
 
 @dataclass
@@ -64,67 +62,64 @@ class ConverterConfig:
         progress_bar: show a tqdm progress bar.
     """
 
-    direction: str = "AtoB"
-    output_type: str = "result"
-    color_correction: str = "adain"
-    smoothing: str = "kalman"
-    kalman_noise: float = DEFAULT_KALMAN_NOISE
-    moving_average: float = DEFAULT_MOVING_AVERAGE
-    parts: tuple = ()
-    mask: str = "learned"
-    landmarks: str = "auto"
-    detect_every: int = DETECT_EVERY
-    auto_downscale: bool = True
-    roi_coverage: float = 0.9
-    feather: float = 0.15
-    blend: str = "feather"
-    enhance: float = 0.0
-    detect_threshold: float = DETECTION_THRESHOLDS[2]
-    min_face: int = MIN_FACE
-    all_faces: bool = False
-    batch_size: int = 16
-    device: str = "auto"
-    precision: str = "auto"
-    start: float | None = None
-    end: float | None = None
-    max_frames: int | None = None
-    audio: bool = True
-    encoder_preset: str = "superfast"
-    workers: int = 0
-    progress_bar: bool = True
+    direction: str = setting("AtoB", choices=tuple(DIRECTIONS), help="AtoB puts identity B's face on a video of A")
+    output_type: str = setting("result", choices=OUTPUT_TYPES,
+                               help="result; side-by-side: input | result; triple: input | result | mask")
+    color_correction: str = setting("adain", choices=COLOR_MODES,
+                                    help="match the generated face's colours to the frame")
+    smoothing: str = setting("kalman", choices=SMOOTHING_METHODS,
+                             help="temporal smoothing of the face box and landmarks")
+    kalman_noise: float = setting(DEFAULT_KALMAN_NOISE, low=0, low_open=True, metavar="Q",
+                                  help="Kalman process-noise coefficient; smaller = smoother but laggier")
+    moving_average: float = setting(DEFAULT_MOVING_AVERAGE, low=0, high=1, high_open=True, metavar="C",
+                                    help="moving-average weight of the past")
+    parts: tuple = setting((), kind=str, metavar="PARTS",
+                           help=f"swap only these regions, comma separated: {', '.join(FACE_PARTS)} "
+                                "(default: the model's whole face mask)")
+    mask: str = setting("learned", choices=CONVERT_MASKS,
+                        help="what blends the face in: learned (the model's attention mask), face (the 68-point "
+                             "face hull, feathered), learned+face (the learned mask inside the hull)")
+    landmarks: str = setting("auto", choices=LANDMARK_BACKENDS,
+                             help="68-point landmark backend for --parts and the face masks")
+    detect_every: int = setting(DETECT_EVERY, low=1, metavar="K",
+                                help="run the face detector every K frames, track with optical flow between")
+    auto_downscale: bool = setting(True, help="detect faces on frames shrunk to 320 px")
+    roi_coverage: float = setting(0.9, low=0.2, high=1.0, metavar="F",
+                                  help="fraction of the model's face crop that is pasted")
+    feather: float = setting(0.15, low=0, high=0.5, metavar="F",
+                             help="width of the pasted face's soft edge, fraction of the crop")
+    blend: str = setting("feather", choices=BLENDS,
+                         help="feather: linear blend; seamless: Poisson blending first (v2's use_poisson_blending), "
+                              "the face takes the frame's colours at its edge")
+    enhance: float = setting(0.0, low=0, high=1, metavar="E", help="local contrast added to the generated face (0: off)")
+    detect_threshold: float = setting(DETECTION_THRESHOLDS[2], low=0, high=1, low_open=True, high_open=True,
+                                      metavar="T", help="face probability O-Net needs (v2.2's detec_threshold): "
+                                                        "lower finds more faces, and more false ones")
+    min_face: int = setting(MIN_FACE, low=12, metavar="PX", help="smallest face to swap, in pixels")
+    all_faces: bool = setting(False, help="swap every face, not only the largest")
+    batch_size: int = setting(16, low=1, metavar="N", help="frames per batch")
+    device: str = setting("auto", help="auto, cpu, cuda, cuda:N")
+    precision: str = setting("auto", choices=PRECISIONS,
+                             help="generator arithmetic; auto = bf16 where the CPU/GPU computes it in hardware, "
+                                  "fp16 on older GPUs (Colab's T4), else fp32; fp16 is for GPUs")
+    start: float | None = setting(None, kind=float, metavar="SEC", help="first second to convert")
+    end: float | None = setting(None, kind=float, metavar="SEC", help="second to stop at")
+    max_frames: int | None = setting(None, kind=int, low=1, metavar="N", help="convert at most N frames")
+    audio: bool = setting(True, help="copy the source's audio track")
+    encoder_preset: str = setting("superfast", choices=X264_PRESETS, metavar="PRESET",
+                                  help="x264 speed preset: slower = smaller file at the same quality")
+    workers: int = setting(0, low=0, metavar="N",
+                           help="convert the video as N parts at once, sharing the CPU threads (0 = 2 on a CPU for "
+                                "videos of 300+ frames, else 1)")
+    progress_bar: bool = setting(True, cli=False)
 
     def __post_init__(self):
         if self.parts:
+            from faceswap_parts.faces.masks import parse_parts  # (OpenCV: kept out of the CLI's start)
+
             self.parts = parse_parts(self.parts)
         self.parts = tuple(self.parts or ())
-        checks = [
-            (self.direction in DIRECTIONS, f"direction must be AtoB or BtoA, got {self.direction!r}"),
-            (self.color_correction in COLOR_MODES,
-             f"color correction must be one of {', '.join(COLOR_MODES)}, got {self.color_correction!r}"),
-            (self.smoothing in SMOOTHING_METHODS,
-             f"smoothing must be one of {', '.join(SMOOTHING_METHODS)}, got {self.smoothing!r}"),
-            (self.kalman_noise > 0, f"the Kalman noise coefficient must be > 0, got {self.kalman_noise}"),
-            (0 <= self.moving_average < 1, f"the moving-average coefficient must be in [0, 1), got {self.moving_average}"),
-            (self.detect_every >= 1, f"--detect-every must be >= 1, got {self.detect_every}"),
-            (0.2 <= self.roi_coverage <= 1.0, f"--roi-coverage must be within [0.2, 1.0], got {self.roi_coverage}"),
-            (0 <= self.feather <= 0.5, f"feather must be within [0, 0.5], got {self.feather}"),
-            (self.mask in CONVERT_MASKS, f"--mask must be one of {', '.join(CONVERT_MASKS)}, got {self.mask!r}"),
-            (self.blend in BLENDS, f"--blend must be one of {', '.join(BLENDS)}, got {self.blend!r}"),
-            (0 <= self.enhance <= 1, f"--enhance must be within [0, 1], got {self.enhance}"),
-            (0 < self.detect_threshold < 1, f"--detect-threshold must be within (0, 1), got {self.detect_threshold}"),
-            (self.min_face >= 12, f"--min-face must be >= 12 pixels, got {self.min_face}"),
-            (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
-            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"),
-            (self.max_frames is None or self.max_frames >= 1, f"--max-frames must be >= 1, got {self.max_frames}"),
-            (self.encoder_preset in X264_PRESETS,
-             f"--encoder-preset must be one of {', '.join(X264_PRESETS)}, got {self.encoder_preset!r}"),
-            (self.workers >= 0, f"--workers must be >= 0 (0 = automatic), got {self.workers}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise FaceswapError(message)
-        check_output_type(self.output_type)
-
+        check_settings(self)
 
 
 @dataclass

@@ -17,6 +17,8 @@ from faceswap_parts.evaluation.embeddings import DEFAULT_EMBEDDER, FaceEmbedder,
 from faceswap_parts.evaluation.faces import FaceAnalyzer, embed_face_folder, face_folder_images, pick_face
 from faceswap_parts.evaluation.pairing import paired_frames
 from faceswap_parts.io.video import VideoReader, probe
+from faceswap_parts.options import LANDMARK_BACKENDS
+from faceswap_parts.settings import check_settings, setting
 
 THUMB = 128  # side of each face in the worst-frames strip
 
@@ -41,29 +43,23 @@ class EvaluationConfig:
         progress: show a progress bar.
     """
 
-    max_frames: int | None = None
-    every: int = 1
-    start: float = 0.0
-    max_faces: int = 100
+    max_frames: int | None = setting(None, kind=int, low=1)
+    every: int = setting(1, low=1)
+    start: float = setting(0.0, low=0)
+    max_faces: int = setting(100, low=1)
     device: str = "auto"
-    landmarks: str = "auto"
+    landmarks: str = setting("auto", choices=LANDMARK_BACKENDS)
     embedder: str | FaceEmbedder = DEFAULT_EMBEDDER
-    worst_frames: int = 6
-    batch_size: int = 8
+    worst_frames: int = setting(6, low=0)
+    batch_size: int = setting(8, low=1)
     model: str | None = None
     progress: bool = True
 
     def __post_init__(self):
         if self.model is not None:
             self.model = os.fspath(self.model)
-        for name in ("every", "max_faces", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise FaceswapError(f"{name} (--{name.replace('_', '-')}) must be >= 1, got {getattr(self, name)}")
-        if self.max_frames is not None and self.max_frames < 1:
-            raise FaceswapError(f"max_frames (--max-frames) must be >= 1, got {self.max_frames}")
         self.start = float(self.start or 0.0)
-        if self.start < 0:
-            raise FaceswapError(f"start (--start) must be >= 0, got {self.start}")
+        check_settings(self)
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
