@@ -16,7 +16,7 @@ from faceswap_parts import __version__
 from faceswap_parts.commands.arguments import OneLineParser
 from faceswap_parts.errors import FaceswapError, FaceswapWarning, os_error_reason
 
-COMMANDS = ("extract", "masks", "train", "convert", "evaluate", "demo", "weights")
+COMMANDS = ("extract", "masks", "train", "convert", "inspect", "evaluate", "demo", "weights")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -90,6 +90,9 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if name == "fp16" and device.type == "cpu":
         raise FaceswapError("--precision fp16 is not for CPUs: they have no fast fp16 arithmetic, so it runs "
                             "many times slower than fp32; use auto, bf16 or fp32")
+    if name == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn("this CPU has no bf16 instructions (AVX512-BF16 or AMX), so bf16 is emulated and runs many "
+                      "times slower than fp32; --precision auto would use fp32", FaceswapWarning, stacklevel=2)
     if name == "bf16" and device.type == "cuda" and not cuda_has_native_bf16(device):
         if not torch.cuda.is_bf16_supported():
             raise FaceswapError("this GPU has no bf16 support; use --precision fp16 or auto")

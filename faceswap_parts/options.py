@@ -56,6 +56,11 @@ LOSS_PARTS = ("mouth", "nose")
 #: Parts the look-alike augmentation can swap between faces.
 AUGMENT_PARTS = ("eyes", "eyebrows", "nose", "mouth")
 
+# -- notebooks ------------------------------------------------------------------
+#: Where a notebook runs (README "Where it runs"): ``auto`` detects hosted Colab and Kaggle; a Colab page
+#: on a local runtime cannot be told from a plain Jupyter kernel, so it is chosen by name.
+RUNTIMES = ("auto", "colab", "colab-local", "kaggle", "jupyter")
+
 # -- evaluation -----------------------------------------------------------------
 #: Identity embedders: dlib's face-recognition ResNet rebuilt in torch (batched, the default) or dlib's own.
 EMBEDDERS = ("dlib-torch", "dlib")

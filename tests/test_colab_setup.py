@@ -52,7 +52,8 @@ def test_not_in_colab_uses_local_workspace(tmp_path, capsys):
     ws = nb.setup_workspace("proj", local_root=tmp_path / "ws")
     assert ws.root == ws.local == tmp_path / "ws" / "proj" and ws.root.is_dir()
     assert not ws.on_drive
-    assert "Not running in Colab" in capsys.readouterr().out
+    assert ws.runtime == "jupyter" and ws.inputs is None
+    assert "Running under Jupyter: the workspace is the local folder" in capsys.readouterr().out
     with pytest.raises(FaceswapError, match="only be mounted inside Colab"):
         nb.mount_drive()
 
@@ -68,6 +69,49 @@ def test_in_colab_mounts_drive_and_uses_it(fake_colab, tmp_path, capsys):
     # Opting out of Drive in Colab works but warns that the files are temporary.
     ws2 = nb.setup_workspace("proj2", use_drive=False, local_root=tmp_path / "rt")
     assert not ws2.on_drive and "LOST" in capsys.readouterr().out
+
+
+def test_kaggle_layout_works_in_its_working_folder_and_reads_the_read_only_inputs(tmp_path, tiny_video, monkeypatch,
+                                                                                   capsys):
+    """Kaggle: datasets under a read-only input folder, the workspace in the working folder (what persists)."""
+    import shutil
+
+    inputs, working = tmp_path / "kaggle" / "input", tmp_path / "kaggle" / "working"
+    (inputs / "my-videos").mkdir(parents=True)
+    working.mkdir()
+    shutil.copy(tiny_video, inputs / "my-videos" / "a.mp4")
+    for folder in (inputs / "my-videos", inputs):
+        folder.chmod(0o555)
+    monkeypatch.setenv("FACESWAP_KAGGLE_INPUT", str(inputs))
+    monkeypatch.setenv("FACESWAP_KAGGLE_WORKING", str(working))
+    try:
+        assert nb.workspace.detect_runtime() == "kaggle"
+        ws = nb.setup_workspace("proj", local_root=tmp_path / "elsewhere")
+        assert ws.runtime == "kaggle" and ws.root == ws.local == working / "proj" and ws.inputs == inputs
+        assert "in the working folder, which persists" in capsys.readouterr().out
+        video = nb.get_video(str(inputs / "my-videos" / "a.mp4"), ws.path("inputs"), "person_a")
+        assert video == inputs / "my-videos" / "a.mp4"  # read in place: nothing is written beside it
+        assert sorted(p.name for p in (inputs / "my-videos").iterdir()) == ["a.mp4"]
+        assert not (tmp_path / "elsewhere").exists()
+    finally:
+        for folder in (inputs, inputs / "my-videos"):
+            folder.chmod(0o755)
+
+
+def test_runtime_field_names_what_detection_cannot_tell(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    monkeypatch.setenv("FACESWAP_KAGGLE_INPUT", str(tmp_path / "none"))
+    assert nb.workspace.detect_runtime() == "jupyter"
+    ws = nb.setup_workspace("proj", local_root=tmp_path, runtime="colab-local")
+    out = capsys.readouterr().out
+    assert ws.runtime == "colab-local" and ws.root == tmp_path / "proj" and "Colab page on your local runtime" in out
+    import ipywidgets
+
+    assert ("renders 7.x reliably" in out) == (int(ipywidgets.__version__.split(".")[0]) >= 8)
+    with pytest.raises(FaceswapError, match="not Google's hosted Colab runtime"):
+        nb.setup_workspace("proj", local_root=tmp_path, runtime="colab")
+    with pytest.raises(FaceswapError, match="RUNTIME must be one of auto, colab, colab-local, kaggle, jupyter"):
+        nb.setup_workspace("proj", local_root=tmp_path, runtime="sagemaker")
 
 
 def test_workspace_name_must_be_plain(tmp_path):

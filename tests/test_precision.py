@@ -54,6 +54,20 @@ def test_without_a_gpu(monkeypatch):
     assert precision.inference_dtype("fp32", cpu) is None
 
 
+def test_explicit_bf16_on_a_cpu_that_emulates_it_warns(monkeypatch):
+    """A CPU without AVX512-BF16 or AMX (an AVX2 EPYC, most laptops) emulates bf16 many times slower than fp32."""
+    import warnings
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    with pytest.warns(FaceswapWarning, match="this CPU has no bf16 instructions .* auto would use fp32"):
+        assert precision.resolve_precision("bf16", cpu) == "bf16"
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert precision.resolve_precision("bf16", cpu) == "bf16"
+
+
 def test_fp16_generator_agrees_with_fp32():
     """The converter's fp16 path gives the fp32 result within 0.02 (on a
     [-1, 1] scale, about 2.5 grey levels), and its mask within 0.01. Run here

@@ -30,7 +30,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from faceswap_parts.options import (BLENDS, CAPACITIES, COLOR_MODES, CONVERT_MASKS, SCHEDULE_NAMES, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE, DETECT_EVERY,
                                     DETECTION_THRESHOLDS, DIRECTIONS, LANDMARK_BACKENDS,
                                     MIN_FACE, OUTPUT_TYPES, PERCEPTUAL_NETS, PRECISIONS, RESOLUTIONS,
-                                    SMOOTHING_METHODS)
+                                    RUNTIMES, SMOOTHING_METHODS)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,14 +106,17 @@ def setup_cell(default_workspace: str = "faceswap-parts"):
     return code(f'''
 #@title Workspace, versions and device
 #@markdown In Colab the workspace is a folder on your Google Drive (you will be asked to allow access),
-#@markdown so training survives a disconnected runtime. Elsewhere it is `workspace/<name>` here.
+#@markdown so training survives a disconnected runtime. On Kaggle it is in `/kaggle/working` (what persists);
+#@markdown elsewhere `workspace/<name>` here. `RUNTIME`: auto detects hosted Colab and Kaggle; choose
+#@markdown colab-local for Colab's page on your own runtime (README: "Where it runs").
 WORKSPACE = "{default_workspace}"  #@param {{type:"string"}}
 USE_DRIVE = True  #@param {{type:"boolean"}}
+RUNTIME = "auto"  #@param {options(RUNTIMES)}
 from faceswap_parts import notebooks as nb
 
 nb.show_errors_briefly()  # problems with your input show as one red line, not a traceback
 FAST = nb.fast_mode()  # FACESWAP_FAST=1: tiny settings (CI, smoke tests)
-ws = nb.setup_workspace(WORKSPACE, use_drive=USE_DRIVE)
+ws = nb.setup_workspace(WORKSPACE, use_drive=USE_DRIVE, runtime=RUNTIME)
 env = nb.environment_report()
 ''')
 
@@ -146,6 +149,13 @@ def header(title: str, body: str, path: str, repo: str | None):
 
 Run the cells top to bottom (Runtime > Run all). Every cell calls the `faceswap_parts` package; the
 settings are form fields on the right of each cell.
+
+**Consent.** Use only faces you have the right to use: your own, or those of people who agreed to this use.
+Every converted video and image is tagged as synthetic in its metadata (`faceswap-parts inspect` reads it);
+`LABEL` adds a visible one.
+
+Google's Colab FAQ lists creating deepfakes among what its hosted runtimes disallow: run this notebook on a
+Colab local runtime, Kaggle or your own Jupyter instead (the README's "Where it runs").
 ''')
 
 
@@ -335,6 +345,8 @@ DEVICE = "auto"  #@param ["auto", "cuda", "cpu"]
 START = 0.0  #@param {type:"number"}
 END = 0.0  #@param {type:"number"}
 AUDIO = True  #@param {type:"boolean"}
+#@markdown `LABEL`: visible text in the lower-left corner, e.g. AI-generated (empty: none). The synthetic-media metadata tag is written either way.
+LABEL = ""  #@param {type:"string"}
 from faceswap_parts.conversion import ConverterConfig, VideoConverter
 
 converter_config = ConverterConfig(
@@ -343,7 +355,7 @@ converter_config = ConverterConfig(
     detect_every=DETECT_EVERY, auto_downscale=AUTO_DOWNSCALE, roi_coverage=ROI_COVERAGE, feather=FEATHER,
     blend=BLEND, enhance=ENHANCE, detect_threshold=DETECT_THRESHOLD,
     min_face=MIN_FACE, all_faces=ALL_FACES, batch_size=CONVERT_BATCH, precision=PRECISION, device=DEVICE,
-    start=START or None, end=END or None, max_frames=12 if FAST else None, audio=AUDIO)
+    start=START or None, end=END or None, max_frames=12 if FAST else None, audio=AUDIO, label=LABEL)
 print(converter_config)
 """
 

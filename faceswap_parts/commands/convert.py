@@ -76,17 +76,22 @@ def _read_still(path, out, overwrite: bool):
     from faceswap_parts.errors import FaceswapError
     from faceswap_parts.io.images import is_image_file, read_image
 
+    from pathlib import Path
+
+    from faceswap_parts.io.provenance import TAGGED_IMAGE_SUFFIXES
+
     if not is_image_file(out):
         raise FaceswapError(f"{path} is a still image, so --out must be an image file (.png, .jpg...), got {out}")
+    if Path(out).suffix.lower() not in TAGGED_IMAGE_SUFFIXES:
+        raise FaceswapError(f"--out {out}: converted images carry a synthetic-media tag, which "
+                            f"{Path(out).suffix} files cannot hold; write one of {', '.join(TAGGED_IMAGE_SUFFIXES)}")
     check_output_path(out, path, overwrite=overwrite)
     return read_image(path)
 
 
 def _convert_still(converter, image, out) -> int:
-    from faceswap_parts.io.images import write_image
-
     result = converter.convert_image(image)
-    write_image(out, result)
+    converter.write_image(out, result)
     swapped = "a face swapped" if result is not image else "no face found: the image is unchanged"
     print(f"wrote {out}: {image.shape[1]}x{image.shape[0]}, {swapped}")
     return 0

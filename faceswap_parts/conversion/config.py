@@ -59,6 +59,8 @@ class ConverterConfig:
             two on a CPU with two or more threads for videos of at least
             :data:`~faceswap_parts.conversion.segments.MIN_SEGMENT_FRAMES` frames a
             segment, else one). See :meth:`VideoConverter.convert`.
+        label: visible text in the output's lower-left corner (``""``: none). Every output carries
+            the synthetic-media metadata tag (:mod:`faceswap_parts.io.provenance`) either way.
         progress_bar: show a tqdm progress bar.
     """
 
@@ -111,6 +113,8 @@ class ConverterConfig:
     workers: int = setting(0, low=0, metavar="N",
                            help="convert the video as N parts at once, sharing the CPU threads (0 = 2 on a CPU for "
                                 "videos of 300+ frames, else 1)")
+    label: str = setting("", metavar="TEXT", help="a visible label in the frame's lower-left corner, e.g. "
+                         "'AI-generated' (default: none; the metadata tag is written either way)")
     progress_bar: bool = setting(True, cli=False)
 
     def __post_init__(self):

@@ -85,6 +85,7 @@ class VideoConverter(FaceSwapper):
         workers = self.workers_for(total)
         self.reset()
         self.timings = {"detector": 0.0, "generator": 0.0}
+        self.tag = self.record()
         t0 = time.perf_counter()
         with atomic_path(output_path, suffix=Path(output_path).suffix or ".mp4") as tmp_video, \
                 tqdm(total=total, unit="frame", desc="convert", disable=not c.progress_bar) as bar:
@@ -97,7 +98,7 @@ class VideoConverter(FaceSwapper):
                     progress(shown[0], max(total, shown[0]))
 
             if workers == 1:
-                done, with_faces = self._convert_segment(reader, tmp_video, size, audio, 0, report)
+                done, with_faces = self._convert_segment(reader, tmp_video, size, audio, 0, report, tag=self.tag)
             else:
                 done, with_faces = self._convert_segments(reader, tmp_video, size, audio, total, workers, report)
             if done == 0:
@@ -110,10 +111,11 @@ class VideoConverter(FaceSwapper):
                                 workers=workers)
 
     def _convert_segment(self, reader, path: Path, size, audio, first_kept: int, on_frames: Callable[[int], None],
-                         stop: threading.Event | None = None, encoder_threads: int | None = None) -> tuple[int, int]:
+                         stop: threading.Event | None = None, encoder_threads: int | None = None,
+                         tag: dict | None = None) -> tuple[int, int]:
         """Convert ``reader``'s frames from index ``first_kept`` on into ``path``
         (earlier ones only warm up the tracker); the file is made at the first
-        kept frame. Returns (frames written, frames with a face)."""
+        kept frame, its container tagged with ``tag``. Returns (frames written, frames with a face)."""
         from faceswap_parts.io.video import VideoWriter
 
         c = self.config
@@ -133,7 +135,7 @@ class VideoConverter(FaceSwapper):
                 if encoder is None:
                     writer = stack.enter_context(VideoWriter(path, reader.fps, size, protect=(reader.info.path,),
                                                              preset=c.encoder_preset, audio=audio,
-                                                             threads=encoder_threads))
+                                                             threads=encoder_threads, tag=tag))
                     encoder = stack.enter_context(BackgroundWriter(max_pending=64, name="faceswap-encode"))
                 seen = len(self.history)
                 for frame in self.convert_frames(frames):
@@ -176,7 +178,7 @@ class VideoConverter(FaceSwapper):
             written = [file for file, (frames, _) in zip(files, results) if frames]
             if written:  # cut the audio half a frame after the last frame, so the cut never drops it
                 concat_videos(written, path, audio, duration=(done + 0.5) / reader.fps,
-                              audio_codec=reader.info.audio_codec)
+                              audio_codec=reader.info.audio_codec, tag=self.tag)
         for converter in converters:
             self.history += converter.history
             for key, seconds in converter.timings.items():

@@ -11,17 +11,20 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 from faceswap_parts.conversion.blending import edge_mask, enhance_contrast, paste_back
 from faceswap_parts.conversion.color import color_correct
 from faceswap_parts.conversion.config import ConverterConfig
+from faceswap_parts.conversion.label import add_label
 from faceswap_parts.io.layouts import compose
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.faces.alignment import align_face, alignment_matrix, invert, transform_points
 from faceswap_parts.faces.finder import FaceFinder
 from faceswap_parts.faces.tracking import FaceTracker, TrackedFace
+from faceswap_parts.io.provenance import make_record, tagged_image_bytes
 from faceswap_parts.options import DETECTION_THRESHOLDS
 
 
@@ -222,7 +225,8 @@ class FaceSwapper:
     def convert_frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         """Output frames (in the configured layout) for consecutive input frames."""
         results, alphas = self.swap_frames(frames)
-        return [compose(self.config.output_type, f, r, a) for f, r, a in zip(frames, results, alphas)]
+        return [add_label(compose(self.config.output_type, f, r, a), self.config.label)
+                for f, r, a in zip(frames, results, alphas)]
 
     def convert_image(self, image: np.ndarray) -> np.ndarray:
         """Swap the face(s) in one RGB uint8 image (no temporal smoothing);
@@ -233,4 +237,14 @@ class FaceSwapper:
         alone = FaceFinder(self._detect, FaceTracker(all_faces=self.config.all_faces, smoother=dict(method="none")),
                            detect_every=1)
         results, _ = self.swap_frames([image], finder=alone, detect_all=True)
-        return results[0]
+        return add_label(results[0], self.config.label) if results[0] is not image else image
+
+    def record(self) -> dict:
+        """The synthetic-media record this converter's output carries (:mod:`faceswap_parts.io.provenance`)."""
+        return make_record(self.model, self.config.direction, self.config.label)
+
+    def write_image(self, path: str | os.PathLike, image: np.ndarray) -> None:
+        """Write a converted image with the synthetic-media tag inside (PNG, JPEG or WebP), atomically."""
+        from faceswap_parts.io.files import write_bytes_atomic
+
+        write_bytes_atomic(path, tagged_image_bytes(image, Path(path).suffix, self.record()))

@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.io.provenance import video_metadata_args
 from faceswap_parts.io.files import check_output_path
 from faceswap_parts.options import VIDEO_SUFFIXES, X264_PRESETS
 
@@ -213,6 +214,8 @@ class VideoWriter:
         audio: ``(source, start_s)``: copy ``source``'s first audio track from
             ``start_s`` seconds, encoded in the same pass as the video (AAC),
             padded with silence or cut to the video's length.
+        tag: the synthetic-media record (:func:`faceswap_parts.io.provenance.make_record`) that the
+            container's tags carry; ``None``: no tag (intermediate files).
 
     Frames go to ffmpeg as YUV 4:2:0 converted by OpenCV (BT.601, as
     ffmpeg's own scaler would): half the bytes through the pipe and cheaper
@@ -221,8 +224,10 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int], quality: int = 7,
                  protect: tuple[str | os.PathLike, ...] = (), preset: str | None = None,
-                 audio: tuple[str | os.PathLike, float] | None = None, threads: int | None = None):
+                 audio: tuple[str | os.PathLike, float] | None = None, threads: int | None = None,
+                 tag: dict | None = None):
         self.path = check_output_path(path, *protect, suffixes=VIDEO_SUFFIXES)
+        self.tag = tag
         if not 0 <= quality <= 10:
             raise FaceswapError(f"video quality must be within 0..10, got {quality}")
         if preset is not None and preset not in X264_PRESETS:
@@ -250,6 +255,7 @@ class VideoWriter:
         cmd += ["-preset", self.preset] if self.preset else []
         cmd += ["-threads", str(self.threads)] if self.threads else []
         cmd += audio_out
+        cmd += video_metadata_args(self.tag) if self.tag else []
         return cmd + _container_args(self.path) + [self.path]
 
     def __enter__(self) -> "VideoWriter":
@@ -319,22 +325,23 @@ def _audio_args(audio: tuple[str | os.PathLike, float] | None) -> tuple[list[str
 
 def _container_args(path: str) -> list[str]:
     """ffmpeg's muxer for the output's suffix (one of :data:`VIDEO_SUFFIXES`; a temporary file ends in
-    its target's): MP4 and MOV with the index up front, so a browser plays them while they load."""
+    its target's): MP4 and MOV with the index up front, so a browser plays them while they load, and
+    with tags of any name (the synthetic-media record's own key, beside the standard comment)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".mkv":
         return ["-f", "matroska"]
-    return ["-movflags", "+faststart", "-f", "mov" if suffix == ".mov" else "mp4"]
+    return ["-movflags", "+faststart+use_metadata_tags", "-f", "mov" if suffix == ".mov" else "mp4"]
 
 
 def concat_videos(parts: list[str | os.PathLike], path: str | os.PathLike,
                   audio: tuple[str | os.PathLike, float] | None = None, duration: float | None = None,
-                  audio_codec: str | None = None) -> str:
+                  audio_codec: str | None = None, tag: dict | None = None) -> str:
     """Join MP4 parts written by :class:`VideoWriter` with the same settings
     into ``path`` without re-encoding the video; ``audio`` as in
     :class:`VideoWriter`. An AAC track is copied rather than re-encoded when
     ``duration`` (of the joined video, in seconds) says where to cut it;
     ``audio_codec`` is the source's :attr:`VideoInfo.audio_codec` (probed
-    when not given)."""
+    when not given); ``tag`` as in :class:`VideoWriter`."""
     import tempfile
 
     if not parts:
@@ -351,7 +358,8 @@ def concat_videos(parts: list[str | os.PathLike], path: str | os.PathLike,
         # shorter track stays shorter (no padding without encoding), a longer one is cut at the video's end
         audio_out = ["-map", "1:a:0", "-c:a", "copy", "-t", f"{duration:.6f}"]
     cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", listing.name, *audio_in,
-           "-map", "0:v:0", "-c:v", "copy", *audio_out, *_container_args(path), path]
+           "-map", "0:v:0", "-c:v", "copy", *audio_out, *(video_metadata_args(tag) if tag else []),
+           *_container_args(path), path]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True)
     finally:

@@ -181,4 +181,6 @@ def load_model(source: str | os.PathLike, device="auto"):
                                 f"{_restore_hint(path)}")
     else:
         model.load_state_dict(state["model"])
+    # where the weights came from: what the synthetic-media tag of a conversion names
+    model.source = {"file": os.fspath(path), "iteration": int(state.get("iteration", 0))}
     return model.to(resolve_device(device)).eval()

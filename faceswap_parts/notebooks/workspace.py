@@ -1,6 +1,7 @@
-"""Where a notebook runs and keeps its files: Colab detection, the workspace
-on Google Drive (or a local folder), the environment report, and one-line
-errors in cells."""
+"""Where a notebook runs and keeps its files: the runtime (hosted Colab, a
+Colab page on a local runtime, Kaggle, Jupyter), the workspace on Google
+Drive, in Kaggle's working folder or in a local folder, the environment
+report, and one-line errors in cells."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceswap_parts.errors import FaceswapError
+from faceswap_parts.options import RUNTIMES
 
 DRIVE_MOUNTPOINT = "/content/drive"
 #: Colab's local disk (fast) for datasets copied off Drive during training.
@@ -24,18 +26,56 @@ def in_colab() -> bool:
     return True
 
 
+def kaggle_input_root() -> Path:
+    """Kaggle's read-only folder of attached datasets (``$FACESWAP_KAGGLE_INPUT`` to point elsewhere)."""
+    return Path(os.environ.get("FACESWAP_KAGGLE_INPUT", "/kaggle/input"))
+
+
+def kaggle_working_root() -> Path:
+    """Kaggle's working folder, the one that persists (``$FACESWAP_KAGGLE_WORKING`` to point elsewhere)."""
+    return Path(os.environ.get("FACESWAP_KAGGLE_WORKING", "/kaggle/working"))
+
+
+def detect_runtime() -> str:
+    """``colab`` (Google's hosted runtime: the ``google.colab`` module), ``kaggle``
+    (its kernel variable, or both its folders), else ``jupyter``. A Colab page
+    connected to a local runtime has no ``google.colab`` module: it reads as
+    ``jupyter``, and the notebooks' ``RUNTIME`` field can name it ``colab-local``."""
+    if in_colab():
+        return "colab"
+    if os.environ.get("KAGGLE_KERNEL_RUN_TYPE") or (kaggle_input_root().is_dir() and kaggle_working_root().is_dir()):
+        return "kaggle"
+    return "jupyter"
+
+
+def resolve_runtime(runtime: str = "auto") -> str:
+    """``runtime`` checked against :data:`~faceswap_parts.options.RUNTIMES`, ``auto`` detected."""
+    if runtime not in RUNTIMES:
+        raise FaceswapError(f"RUNTIME must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if runtime == "auto":
+        return detect_runtime()
+    if runtime == "colab" and not in_colab():
+        raise FaceswapError("RUNTIME is colab, but this is not Google's hosted Colab runtime (no google.colab "
+                            "module); choose auto, or colab-local for a Colab page on your own runtime")
+    return runtime
+
+
 @dataclass
 class Workspace:
     """Where a notebook keeps its files.
 
-    ``root`` is persistent (a folder on Google Drive in Colab); ``local`` is
-    fast scratch disk for datasets during training (the same folder outside
-    Colab).
+    ``root`` is persistent (a folder on Google Drive in Colab, under Kaggle's
+    working folder on Kaggle); ``local`` is fast scratch disk for datasets
+    during training (the same folder outside Colab). ``inputs`` is a read-only
+    folder of the user's files where the runtime has one (Kaggle's datasets),
+    else ``None``; ``runtime`` is what :func:`resolve_runtime` said.
     """
 
     root: Path
     local: Path
     on_drive: bool
+    runtime: str = "jupyter"
+    inputs: Path | None = None
 
     def path(self, *parts: str) -> Path:
         """A folder under ``root``, created if needed."""
@@ -65,34 +105,64 @@ def mount_drive(mountpoint: str = DRIVE_MOUNTPOINT) -> Path:
 
 
 def setup_workspace(name: str = "faceswap-parts", use_drive: bool = True, local_root: str | os.PathLike = "workspace",
-                    quiet: bool = False) -> Workspace:
-    """Create the notebook's workspace and say where it is.
+                    quiet: bool = False, runtime: str = "auto") -> Workspace:
+    """Create the notebook's workspace and say where it is and what persists.
 
-    In Colab with ``use_drive`` the workspace is ``MyDrive/<name>`` on Google
-    Drive (mounted here), so training state survives a disconnected runtime;
-    otherwise it is ``<local_root>/<name>`` relative to the current folder.
+    ``runtime`` (:data:`~faceswap_parts.options.RUNTIMES`, ``auto`` detected):
+
+    * ``colab``: with ``use_drive`` the workspace is ``MyDrive/<name>`` on
+      Google Drive (mounted here), so training state survives a disconnected
+      runtime; without, the runtime's disk (lost when it disconnects);
+    * ``kaggle``: ``<working>/<name>`` under Kaggle's working folder, the one
+      that persists; the read-only datasets folder is ``inputs``;
+    * ``colab-local`` and ``jupyter``: ``<local_root>/<name>`` relative to the
+      current folder, on the user's own disk.
     """
     if not name or "/" in name or name in (".", ".."):
         raise FaceswapError(f"workspace name must be a plain folder name, got {name!r}")
-    if in_colab() and use_drive:
-        root = mount_drive() / name
-        local = Path(COLAB_LOCAL_ROOT) / name
-        on_drive = True
-    else:
-        root = Path(local_root) / name
+    runtime = resolve_runtime(runtime)
+    inputs = None
+    if runtime == "colab" and use_drive:
+        root, local, on_drive = mount_drive() / name, Path(COLAB_LOCAL_ROOT) / name, True
+    elif runtime == "kaggle":
+        root, on_drive = kaggle_working_root() / name, False
         local = root
-        on_drive = False
+        inputs = kaggle_input_root() if kaggle_input_root().is_dir() else None
+    else:
+        root, on_drive = Path(local_root) / name, False
+        local = root
     root.mkdir(parents=True, exist_ok=True)
     local.mkdir(parents=True, exist_ok=True)
     if not quiet:
-        if on_drive:
-            print(f"Workspace on Google Drive: {root} (training state is kept here)")
-        elif in_colab():
-            print(f"Workspace on the Colab runtime's disk: {root.resolve()} -- it is LOST when the runtime "
-                  "disconnects; set use_drive=True to keep your work on Google Drive")
-        else:
-            print(f"Not running in Colab: using the local workspace folder {root.resolve()}")
-    return Workspace(root=root, local=local, on_drive=on_drive)
+        print(_where(runtime, root, on_drive, inputs))
+        if runtime == "colab-local":
+            _check_widgets_for_the_colab_page()
+    return Workspace(root=root, local=local, on_drive=on_drive, runtime=runtime, inputs=inputs)
+
+
+def _where(runtime: str, root: Path, on_drive: bool, inputs: Path | None) -> str:
+    if on_drive:
+        return f"Workspace on Google Drive: {root} (training state is kept here)"
+    if runtime == "colab":
+        return (f"Workspace on the Colab runtime's disk: {root.resolve()} -- it is LOST when the runtime "
+                "disconnects; set USE_DRIVE to keep your work on Google Drive")
+    if runtime == "kaggle":
+        found = f"; your datasets (read-only) are under {inputs}" if inputs else ""
+        return (f"Kaggle: workspace {root.resolve()} in the working folder, which persists when the notebook's "
+                f"Persistence setting keeps files (or as a saved version's output){found}")
+    where = "the Colab page on your local runtime" if runtime == "colab-local" else "Jupyter"
+    return f"Running under {where}: the workspace is the local folder {root.resolve()} (on your own disk)"
+
+
+def _check_widgets_for_the_colab_page() -> None:
+    """Colab's page renders ipywidgets 7 reliably, not 8: say so where a local runtime has 8."""
+    try:
+        import ipywidgets
+    except ImportError:
+        return
+    if int(ipywidgets.__version__.split(".")[0]) >= 8:
+        print(f"note: this runtime has ipywidgets {ipywidgets.__version__}; Colab's page renders 7.x reliably: "
+              "if the training panel does not show, run  pip install 'ipywidgets>=7.6,<8'  and restart the kernel")
 
 
 def environment_report(device: str = "auto") -> dict:
