@@ -107,3 +107,61 @@ def test_every_notebook_opens_with_the_consent_note_and_offers_the_runtime_field
         assert any(field in cell.source for cell in cells if cell.cell_type == "code"), path.name
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert "Use only faces you have the right to use" in readme and "## Where it runs" in readme
+
+
+c2pa_needed = pytest.mark.skipif(not __import__("faceswap_parts.io.c2pa_manifest", fromlist=["x"]).available(),
+                                 reason="the provenance extra (c2pa-python, cryptography) is not installed")
+
+
+@c2pa_needed
+def test_a_signed_c2pa_manifest_says_trained_algorithmic_media_and_is_read_back(video_a_3s, workdir, grace_hopper,
+                                                                               tmp_path, monkeypatch, capsys):
+    from faceswap_parts.io import c2pa_manifest
+
+    monkeypatch.setattr(c2pa_manifest, "local_signer_dir", lambda: tmp_path / "cache")
+    out = tmp_path / "signed.mp4"
+    assert main(["convert", str(video_a_3s), "--model", str(workdir), "--out", str(out), "--max-frames", "4",
+                 "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "C2PA manifest (digital source type trainedAlgorithmicMedia) signed with the local untrusted" in said
+    manifest = c2pa_manifest.read(out)
+    assert manifest["digital_source_type"] == c2pa_manifest.DIGITAL_SOURCE_TYPE
+    assert manifest["signer"] == "faceswap-parts local signer" and "signingCredential.untrusted" in manifest["validation"]
+    _check_record(read_tag(out), workdir)  # the container's tag outlives the signing
+    assert probe(out).has_audio and len(read_frames(out)[0]) == 4
+    assert (tmp_path / "cache" / "local_key.pem").stat().st_mode & 0o077 == 0  # the key is the user's alone
+    assert main(["inspect", str(out)]) == 0
+    assert "C2PA manifest: digital source type http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia" \
+        in capsys.readouterr().out
+
+    # the user's own chain and key (here another local pair, made in a folder of its own)
+    chain, key = c2pa_manifest.local_signer(tmp_path / "mine")
+    source, image_out = tmp_path / "in.png", tmp_path / "out.jpg"
+    write_image(source, grace_hopper)
+    assert main(["convert", str(source), "--model", str(workdir), "--out", str(image_out), "--sign-cert", str(chain),
+                 "--sign-key", str(key)]) == 0
+    assert f"signed with {chain}" in capsys.readouterr().out
+    assert c2pa_manifest.read(image_out)["digital_source_type"] == c2pa_manifest.DIGITAL_SOURCE_TYPE
+    _check_record(read_tag(image_out), workdir)
+
+    # MKV is not a C2PA format: the metadata tag only
+    mkv = tmp_path / "plain.mkv"
+    assert main(["convert", str(video_a_3s), "--model", str(workdir), "--out", str(mkv), "--max-frames", "2",
+                 "--quiet"]) == 0
+    assert c2pa_manifest.read(mkv) is None and read_tag(mkv)["synthetic"] is True
+
+
+def test_signing_options_are_checked_before_any_frame(video_a_3s, workdir, tmp_path, monkeypatch, capsys):
+    from faceswap_parts.io import c2pa_manifest
+
+    args = ["convert", str(video_a_3s), "--model", str(workdir), "--out", str(tmp_path / "o.mp4"), "--quiet"]
+    assert main([*args, "--sign-cert", str(tmp_path / "c.pem")]) == 1
+    assert "--sign-cert and --sign-key go together" in capsys.readouterr().err
+    monkeypatch.setattr(c2pa_manifest, "available", lambda: False)
+    assert main([*args, "--sign-cert", "c.pem", "--sign-key", "k.pem"]) == 1
+    err = capsys.readouterr().err
+    assert "needs the provenance extra: pip install 'faceswap-parts[provenance]'" in err and not (tmp_path / "o.mp4").exists()
+    # without the extra and without a certificate: the metadata tag alone, no error
+    result = VideoConverter(workdir, ConverterConfig(max_frames=2, progress_bar=False)).convert(video_a_3s,
+                                                                                              tmp_path / "o.mp4")
+    assert result.c2pa_signer is None and read_tag(result.path)["synthetic"] is True

@@ -1,6 +1,6 @@
 """Check that every dependency installs from wheels on another Python (by
 default 3.13, Colab's), without installing anything: pip resolves the
-package's dependencies and the ``dlib`` and ``notebooks`` extras for that
+package's dependencies and the ``dlib``, ``notebooks`` and ``provenance`` extras for that
 Python on manylinux x86-64, binary wheels only, as a dry run.
 
     python tools/check_wheels.py                 # Python 3.13
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64", "linux_x86_64")
-EXTRAS = ("dlib", "notebooks")
+EXTRAS = ("dlib", "notebooks", "provenance")
 SKIP = ("torch",)
 
 

@@ -58,6 +58,7 @@ def run(args) -> int:
     print(f"wrote {result.path}: {result.frames} frames at {result.fps:g} fps, {size}, "
           f"{audio}, faces in {result.frames_with_faces} frames, {result.frames / max(result.seconds, 1e-9):.1f} "
           f"frames/s")
+    _say_signed(result.c2pa_signer)
     if result.frames and not result.frames_with_faces:
         import sys
 
@@ -91,7 +92,15 @@ def _read_still(path, out, overwrite: bool):
 
 def _convert_still(converter, image, out) -> int:
     result = converter.convert_image(image)
-    converter.write_image(out, result)
+    signer = converter.write_image(out, result)
     swapped = "a face swapped" if result is not image else "no face found: the image is unchanged"
     print(f"wrote {out}: {image.shape[1]}x{image.shape[0]}, {swapped}")
+    _say_signed(signer)
     return 0
+
+
+def _say_signed(signer: str | None) -> None:
+    if signer:
+        untrusted = ("; C2PA readers report it as untrusted: give --sign-cert and --sign-key to sign as yourself"
+                     if signer.startswith("the local") else "")
+        print(f"C2PA manifest (digital source type trainedAlgorithmicMedia) signed with {signer}{untrusted}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from faceswap_parts.errors import FaceswapError
 from faceswap_parts.options import (BLENDS, COLOR_MODES, CONVERT_MASKS, DEFAULT_KALMAN_NOISE, DEFAULT_MOVING_AVERAGE,
                                     DETECT_EVERY, DETECTION_THRESHOLDS, DIRECTIONS, FACE_PARTS, LANDMARK_BACKENDS,
                                     MIN_FACE, OUTPUT_TYPES, PRECISIONS, SMOOTHING_METHODS, X264_PRESETS)
@@ -61,6 +62,9 @@ class ConverterConfig:
             segment, else one). See :meth:`VideoConverter.convert`.
         label: visible text in the output's lower-left corner (``""``: none). Every output carries
             the synthetic-media metadata tag (:mod:`faceswap_parts.io.provenance`) either way.
+        sign_cert, sign_key: the PEM certificate chain and key that sign the C2PA manifest embedded
+            where the ``provenance`` extra is installed (:mod:`faceswap_parts.io.c2pa_manifest`);
+            empty: a local certificate that readers report as untrusted.
         progress_bar: show a tqdm progress bar.
     """
 
@@ -115,6 +119,9 @@ class ConverterConfig:
                                 "videos of 300+ frames, else 1)")
     label: str = setting("", metavar="TEXT", help="a visible label in the frame's lower-left corner, e.g. "
                          "'AI-generated' (default: none; the metadata tag is written either way)")
+    sign_cert: str = setting("", metavar="CHAIN.pem", help="sign the C2PA manifest (provenance extra) with this "
+                             "PEM certificate chain, with --sign-key (default: a local certificate, reported untrusted)")
+    sign_key: str = setting("", metavar="KEY.pem", help="the private key of --sign-cert (PEM)")
     progress_bar: bool = setting(True, cli=False)
 
     def __post_init__(self):
@@ -124,6 +131,8 @@ class ConverterConfig:
             self.parts = parse_parts(self.parts)
         self.parts = tuple(self.parts or ())
         check_settings(self)
+        if bool(self.sign_cert) != bool(self.sign_key):
+            raise FaceswapError("--sign-cert and --sign-key go together: the certificate chain and its private key")
 
 
 @dataclass
@@ -139,3 +148,4 @@ class ConversionResult:
     seconds: float
     timings: dict = field(default_factory=dict)  # seconds in "detector", "generator" (summed over the segments)
     workers: int = 1  # segments converted at once
+    c2pa_signer: str | None = None  # who signed the embedded C2PA manifest; None: no manifest (no provenance extra)

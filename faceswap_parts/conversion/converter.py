@@ -106,9 +106,10 @@ class VideoConverter(FaceSwapper):
             short = reader.cut_short(done)
             if short:
                 warnings.warn(short, FaceswapWarning, stacklevel=2)
+            signer = self.sign(tmp_video, self.tag)  # before the rename: --out is complete or absent
         return ConversionResult(path=str(Path(output_path)), frames=done, fps=reader.fps, size=size, frames_with_faces=with_faces,
                                 audio=has_audio, seconds=time.perf_counter() - t0, timings=dict(self.timings),
-                                workers=workers)
+                                workers=workers, c2pa_signer=signer)
 
     def _convert_segment(self, reader, path: Path, size, audio, first_kept: int, on_frames: Callable[[int], None],
                          stop: threading.Event | None = None, encoder_threads: int | None = None,

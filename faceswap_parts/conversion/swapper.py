@@ -50,6 +50,12 @@ class FaceSwapper:
         from faceswap_parts.models import load_model
 
         self.config = config = config or ConverterConfig()
+        if config.sign_cert:  # before any frame is converted
+            from faceswap_parts.io import c2pa_manifest
+
+            if not c2pa_manifest.available():
+                raise FaceswapError(f"--sign-cert signs a C2PA manifest, which needs the provenance extra: "
+                                    f"{c2pa_manifest.INSTALL_HINT}")
         if isinstance(model, (str, os.PathLike)):
             model = load_model(model, device=config.device)
         elif config.device != "auto":
@@ -243,8 +249,20 @@ class FaceSwapper:
         """The synthetic-media record this converter's output carries (:mod:`faceswap_parts.io.provenance`)."""
         return make_record(self.model, self.config.direction, self.config.label)
 
-    def write_image(self, path: str | os.PathLike, image: np.ndarray) -> None:
-        """Write a converted image with the synthetic-media tag inside (PNG, JPEG or WebP), atomically."""
+    def write_image(self, path: str | os.PathLike, image: np.ndarray) -> str | None:
+        """Write a converted image with the synthetic-media tag inside (PNG, JPEG or WebP), atomically,
+        and the signed C2PA manifest where the provenance extra is installed; returns who signed it (or None)."""
         from faceswap_parts.io.files import write_bytes_atomic
 
-        write_bytes_atomic(path, tagged_image_bytes(image, Path(path).suffix, self.record()))
+        record = self.record()
+        write_bytes_atomic(path, tagged_image_bytes(image, Path(path).suffix, record))
+        return self.sign(path, record)
+
+    def sign(self, path: str | os.PathLike, record: dict) -> str | None:
+        """Embed the signed C2PA manifest in ``path`` where the provenance extra is installed and the
+        format takes one (not MKV); returns who signed it, or None."""
+        from faceswap_parts.io import c2pa_manifest
+
+        if not c2pa_manifest.available() or not c2pa_manifest.supported(path):
+            return None
+        return c2pa_manifest.embed(path, record, self.config.sign_cert or None, self.config.sign_key or None)
