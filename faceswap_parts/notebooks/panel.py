@@ -150,6 +150,24 @@ class TrainingPanel:
             self.loss_image.value = _loss_png(self.history)
 
 
+def stop_button_note() -> str | None:
+    """Why the panel's Stop button cannot work in this kernel, or None: it relies on ``jupyter-ui-poll``
+    to see clicks while the cell runs, which does not receive them under ipykernel 7 (jupyter-ui-poll
+    issue 54); interrupting the kernel still stops training with a saved checkpoint."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        major = int(version("ipykernel").split(".")[0])
+    except (PackageNotFoundError, ValueError):
+        return None
+    if major < 7:
+        return None
+    return (f"note: this kernel is ipykernel {version('ipykernel')}, under which the Stop button's clicks do not "
+            "reach the running cell (jupyter-ui-poll issue 54): to stop, interrupt the kernel (the toolbar's "
+            "square button, or Kernel > Interrupt); the checkpoint is saved either way. ipykernel 6 "
+            "(pip install 'ipykernel<7', as Colab ships) makes Stop work")
+
+
 def train_with_panel(trainer, panel: TrainingPanel, sync=None, max_minutes: float = 0):
     """Run ``trainer`` up to the panel's iteration count, showing progress,
     previews and losses every display interval and stopping (with a saved
@@ -171,6 +189,9 @@ def train_with_panel(trainer, panel: TrainingPanel, sync=None, max_minutes: floa
         return None
 
     deadline = time.monotonic() + max_minutes * 60 if max_minutes and max_minutes > 0 else None
+    note = stop_button_note()
+    if note:
+        print(note)
 
     def callback(progress):
         last = progress.iteration == progress.total
