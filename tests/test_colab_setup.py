@@ -383,3 +383,16 @@ def test_time_limit_stops_training_cleanly(tmp_path):
     result = train_with_panel(trainer, TrainingPanel(iterations=1000, display_interval=10), max_minutes=1e-9)
     assert result.stopped_early and result.iteration == 1
     assert (tmp_path / "checkpoint.pt").read_text() == "1"
+
+
+def test_the_panel_says_when_its_stop_button_cannot_work(monkeypatch):
+    """Under ipykernel 7 jupyter-ui-poll does not deliver clicks (its issue 54): the panel says to interrupt."""
+    import importlib.metadata
+
+    from faceswap_parts.notebooks.panel import stop_button_note
+
+    real = importlib.metadata.version
+    for kernel, expected in (("6.17.1", None), ("7.4.0", "interrupt the kernel")):
+        monkeypatch.setattr(importlib.metadata, "version", lambda name, v=kernel: v if name == "ipykernel" else real(name))
+        note = stop_button_note()
+        assert note is None if expected is None else expected in note and "ipykernel 7.4.0" in note
