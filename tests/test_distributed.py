@@ -1,6 +1,6 @@
 """`train --devices N`: DistributedDataParallel with the gloo backend, two CPU
 processes on real faces. Runs, resumes with another process count, and its
-loss curve over 100 iterations tracks one process's at the same global batch."""
+loss curve over 60 iterations tracks one process's at the same global batch."""
 from __future__ import annotations
 
 import csv
@@ -16,8 +16,10 @@ from faceswap_parts.models.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch built without distributed")
 
-COMMON = ["--resolution", "64", "--capacity", "lite", "--no-self-attention", "--batch-size", "4", "--device", "cpu",
+COMMON = ["--resolution", "64", "--capacity", "quick", "--no-self-attention", "--batch-size", "4", "--device", "cpu",
           "--precision", "fp32", "--no-perceptual", "--preview-interval", "0", "--no-progress"]
+#: Long enough for both curves to come down together; quick and without self-attention, so they cost little.
+ITERATIONS = 60
 
 
 def history(workdir) -> dict[str, np.ndarray]:
@@ -33,32 +35,34 @@ def test_two_processes_track_one_and_resume_with_any_count(real_facesets, tmp_pa
     config = TrainConfig(a_dir=a, b_dir=b, workdir=str(tmp_path / "one"), batch_size=4, device="cpu",
                          precision="fp32", perceptual=False, preview_interval=0, save_interval=0,
                          backup_interval=0, progress=False,
-                         model=ModelConfig(resolution=64, capacity="lite", self_attention=False))
-    Trainer(config).train(100)
+                         model=ModelConfig(resolution=64, capacity="quick", self_attention=False))
+    Trainer(config).train(ITERATIONS)
     one = history(tmp_path / "one")
 
     two_dir = tmp_path / "two"
-    assert main(["train", "--a", a, "--b", b, "--workdir", str(two_dir), "--iterations", "100", "--devices", "2",
-                 "--save-interval", "50", *COMMON]) == 0
+    assert main(["train", "--a", a, "--b", b, "--workdir", str(two_dir), "--iterations", str(ITERATIONS), "--devices",
+                 "2", "--save-interval", "30", *COMMON]) == 0
     assert "2 processes, device cpu each, batch 2 per process (4 in all)" in capfd.readouterr().out
     two = history(two_dir)
-    assert np.array_equal(two["iteration"], np.arange(1, 101))  # process 0 alone wrote the history
+    assert np.array_equal(two["iteration"], np.arange(1, ITERATIONS + 1))  # process 0 alone wrote the history
     for name in ("G_A", "G_B", "D_A", "D_B", "recon_A", "recon_B"):
         # Same faces, draws and initial weights: the first step agrees to float rounding, and the
         # curves stay together (only the order of the gradient sums differs).
         assert two[name][0] == pytest.approx(one[name][0], rel=1e-4), name
         assert np.max(np.abs(two[name] - one[name]) / np.abs(one[name])) < 0.2, name
-        assert two[name][-20:].mean() == pytest.approx(one[name][-20:].mean(), rel=0.03), name
-    assert one["recon_A"][-20:].mean() < 0.6 * one["recon_A"][0]  # and both curves do go down
+        assert two[name][-15:].mean() == pytest.approx(one[name][-15:].mean(), rel=0.03), name
+    assert one["recon_A"][-15:].mean() < 0.7 * one["recon_A"][0]  # and both curves do go down
 
     # Resume on one process, then on two again: the checkpoint does not depend on the count.
-    assert main(["train", "--workdir", str(two_dir), "--iterations", "103", "--devices", "1", *COMMON[-3:]]) == 0
-    assert load_checkpoint(two_dir / "checkpoint.pt")["iteration"] == 103
-    assert main(["train", "--workdir", str(two_dir), "--iterations", "106", "--devices", "2", *COMMON[-3:]]) == 0
+    assert main(["train", "--workdir", str(two_dir), "--iterations", str(ITERATIONS + 3), "--devices", "1",
+                 *COMMON[-3:]]) == 0
+    assert load_checkpoint(two_dir / "checkpoint.pt")["iteration"] == ITERATIONS + 3
+    assert main(["train", "--workdir", str(two_dir), "--iterations", str(ITERATIONS + 6), "--devices", "2",
+                 *COMMON[-3:]]) == 0
     state = load_checkpoint(two_dir / "checkpoint.pt")
-    assert state["iteration"] == 106
+    assert state["iteration"] == ITERATIONS + 6
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
-    assert np.array_equal(history(two_dir)["iteration"], np.arange(1, 107))
+    assert np.array_equal(history(two_dir)["iteration"], np.arange(1, ITERATIONS + 7))
 
 
 @pytest.mark.parametrize("devices, batch, words", [(3, 4, "does not split over 3 devices"), (0, 4, "--devices must be")])

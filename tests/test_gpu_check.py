@@ -23,7 +23,7 @@ def test_without_cuda_it_says_so_in_one_line():
 
 def test_every_step_runs_on_the_cpu(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--device", "cpu", "--seconds", "0.2", "--warmup", "1",
-                             "--finite-iterations", "3", "--configs", "64:lite", "--max-frames", "8",
+                             "--finite-iterations", "3", "--configs", "64:quick", "--max-frames", "8",
                              "--batch-size", "2"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -26,13 +26,13 @@ def run_benchmark(video_a, video_b, out, *extra):
 
 def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path):
     out = tmp_path / "bench"
-    proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "3")
+    proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "2")
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(result) == {"config", "reencoded", "points"}
-    assert result["config"]["iterations"] == 3 and result["config"]["perceptual"] == "off"
+    assert result["config"]["iterations"] == 2 and result["config"]["perceptual"] == "off"
     assert result["config"]["overrides"] == {"workers": 1}
-    assert [p["iteration"] for p in result["points"]] == [2, 3]  # every 2, and the last iteration
+    assert [p["iteration"] for p in result["points"]] == [2]  # every 2
     for entry in [result["reencoded"], *result["points"]]:
         for direction in ("AtoB", "BtoA"):
             scores = entry[direction]
@@ -41,33 +41,32 @@ def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path)
             assert 0 < scores["mean_distance_to_a"] < 2 and 0 < scores["mean_distance_to_b"] < 2
             assert 0 < scores["landmark_error"] < 1 and scores["stability_ratio"] > 0
     first = result["points"][0]
-    assert 0 < first["train_wall_s"] and 0 < first["train_cpu_s"] <= result["points"][1]["train_cpu_s"]
+    assert 0 < first["train_wall_s"] and 0 < first["train_cpu_s"]
     # re-encoded, each video still looks like its own person, from frames after the split
     assert result["reencoded"]["AtoB"]["mean_distance_to_a"] < result["reencoded"]["AtoB"]["mean_distance_to_b"]
     assert result["reencoded"]["BtoA"]["mean_distance_to_b"] < result["reencoded"]["BtoA"]["mean_distance_to_a"]
     assert read_image(out / "curves.png").shape[2] == 3
     sheet = read_image(out / "contact_sheet.png")
-    assert sheet.shape[1] > 4 * 160 and sheet.shape[0] > 2 * 160  # a header and two checkpoint rows
-    assert sorted(p.name for p in (out / "converted").iterdir()) == [
-        "AtoB_000002.mp4", "AtoB_000003.mp4", "BtoA_000002.mp4", "BtoA_000003.mp4"]
+    assert sheet.shape[1] > 4 * 160 and sheet.shape[0] > 160  # a header and a checkpoint row
+    assert sorted(p.name for p in (out / "converted").iterdir()) == ["AtoB_000002.mp4", "BtoA_000002.mp4"]
     # --resume goes on from the checkpoint: the points already scored are kept, not scored again,
     # and the training time goes on from what they recorded
-    proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "5", "--resume", "--capacity", "quick",
+    proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "3", "--resume", "--capacity", "quick",
                          "--schedule", "short", "--keep-checkpoints")
     assert proc.returncode == 0, proc.stderr[-2000:]
     resumed = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert [p["iteration"] for p in resumed["points"]] == [2, 3, 4, 5]
-    assert resumed["points"][:2] == result["points"]
-    assert resumed["points"][2]["train_cpu_s"] > result["points"][1]["train_cpu_s"]
+    assert [p["iteration"] for p in resumed["points"]] == [2, 3]  # and the last iteration
+    assert resumed["points"][:1] == result["points"]
+    assert resumed["points"][1]["train_cpu_s"] > result["points"][0]["train_cpu_s"]
     assert resumed["config"]["capacity"] == "lite"  # the architecture is the checkpoint's
     # the kept checkpoints (from the resumed part on) can be scored again with other conversion masks
     masks = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "mask_modes.py"), "--out", str(out), "--iterations", "4",
+        [sys.executable, str(ROOT / "benchmarks" / "mask_modes.py"), "--out", str(out), "--iterations", "3",
          "--masks", "learned,face", "--video-a", str(video_a_3s), "--video-b", str(video_b_3s), "--a-split", "2",
          "--b-split", "2", "--eval-every", "3", "--device", "cpu"], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert masks.returncode == 0, masks.stderr[-2000:]
     scored = json.loads(masks.stdout.strip().splitlines()[-1])["points"]
-    assert [(p["iteration"], p["mask"]) for p in scored] == [(4, "learned"), (4, "face")]
+    assert [(p["iteration"], p["mask"]) for p in scored] == [(3, "learned"), (3, "face")]
     assert all(set(p[d]) == set(SCORES) for p in scored for d in ("AtoB", "BtoA"))
     missing = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mask_modes.py"), "--out", str(out),
                               "--iterations", "2"], capture_output=True, text=True, timeout=120, cwd=ROOT)
