@@ -21,6 +21,7 @@ def test_without_cuda_it_says_so_in_one_line():
         "gpu_check: no CUDA GPU on this machine (torch.cuda.is_available() is False); nothing to check"]
 
 
+@pytest.mark.slow  # the GPU check end to end on the CPU: minutes on a 2-core CPU (run with -m slow)
 def test_every_step_runs_on_the_cpu(tmp_path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--device", "cpu", "--seconds", "0.2", "--warmup", "1",
                              "--finite-iterations", "3", "--configs", "64:quick", "--max-frames", "8",

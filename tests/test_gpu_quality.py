@@ -30,6 +30,7 @@ def test_missing_clips_name_what_to_carry(tmp_path):
     assert result.returncode == 2 and "person_a_train.mp4" in result.stderr and "carry" in result.stderr
 
 
+@pytest.mark.slow  # the GPU quality proof end to end on the CPU: minutes on a 2-core CPU (run with -m slow)
 def test_every_step_runs_on_the_cpu(video_a_3s, video_b_3s, tmp_path):
     clips = tmp_path / "clips"
     clips.mkdir()

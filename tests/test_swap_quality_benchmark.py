@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from faceswap_parts.io.images import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +26,7 @@ def run_benchmark(video_a, video_b, out, *extra):
         capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
+@pytest.mark.slow  # the quality benchmark end to end: minutes on a 2-core CPU (run with -m slow)
 def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path):
     out = tmp_path / "bench"
     proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "2")
