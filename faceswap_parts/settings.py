@@ -94,11 +94,12 @@ def help_text(f: Field) -> str:
     default, all read from the field."""
     rules = rules_of(f)
     parts = [rules["help"]] if rules["help"] else []
+    bounds = _range_text(rules)
     if rules["choices"] is not None:
         if rules["metavar"]:  # else the option's metavar lists them
             parts.append(f"one of {', '.join(map(str, rules['choices']))}")
-    elif _range_text(rules):
-        parts.append(_range_text(rules))
+    elif bounds:
+        parts.append(bounds)
     default = f.default if f.default is not MISSING else None
     if default not in (None, "", ()):
         parts.append(f"default: {_shown(default)}")
@@ -125,18 +126,17 @@ def option_fields(config_cls, names=None) -> list[Field]:
     return [offered[name] for name in names]
 
 
-def add_setting_arguments(parser, config_cls, names=None) -> list[str]:
+def add_setting_arguments(parser, config_cls, names=None) -> None:
     """Add an option to ``parser`` (a parser or an argument group) for each
     offered field of ``config_cls`` (``names``: only these), defaulting to
-    ``None`` so that a command sees what was given; return their names."""
-    added = []
+    ``None`` so that a command sees what was given."""
     for f in option_fields(config_cls, names):
         rules = rules_of(f)
         default = f.default if f.default is not MISSING else None
         kind = rules["kind"] or type(default)
         options = {"dest": f.name, "default": None, "help": help_text(f)}
-        if kind is bool:  # --x for an off-by-default switch, --x / --no-x for one that is on
-            options["action"] = argparse.BooleanOptionalAction if default else "store_true"
+        if kind is bool:  # --x / --no-x: a resumed run may turn off what its checkpoint has on
+            options["action"] = argparse.BooleanOptionalAction
         elif kind is list:
             options.update(nargs="+", metavar=rules["metavar"])
         else:
@@ -148,10 +148,9 @@ def add_setting_arguments(parser, config_cls, names=None) -> list[str]:
             elif kind in (int, float):
                 options["metavar"] = "N" if kind is int else "X"
         parser.add_argument(flag_of(f), **options)
-        added.append(f.name)
-    return added
 
 
-def given_settings(args, names) -> dict:
-    """The options among ``names`` that were given on the command line (not ``None``)."""
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+def given_settings(args, config_cls) -> dict:
+    """The options of ``config_cls`` that were given on the command line (not ``None``)."""
+    return {f.name: getattr(args, f.name) for f in option_fields(config_cls)
+            if getattr(args, f.name, None) is not None}

@@ -127,5 +127,8 @@ def test_one_rule_gives_the_option_its_help_and_its_check_everywhere():
         with pytest.raises(FaceswapError) as err:
             config(**kwargs)
         assert str(err.value) == words
+    # a switch can be turned off as well as on: a resumed run may drop what its checkpoint has (--no-cycle)
+    args = build_parser().parse_args(["train", "--workdir", "w", "--iterations", "2", "--no-cycle", "--perceptual"])
+    assert args.cycle is False and args.perceptual is True and args.self_attention is None
     assert main(["convert", "missing.mp4", "--model", "w", "--out", "o.mp4", "--roi-coverage", "1.5"]) == 1
     assert main(["extract", "missing.mp4", "--out", "o", "--size", "16"]) == 1

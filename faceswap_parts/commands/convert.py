@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from faceswap_parts.conversion.config import ConverterConfig
 from faceswap_parts.options import RESOLUTIONS, VIDEO_SUFFIXES
-from faceswap_parts.settings import add_setting_arguments, given_settings, option_fields
+from faceswap_parts.settings import add_setting_arguments, given_settings
 
 HELP = "swap faces (or only eyes / nose / mouth...) in a video with a trained model"
 
@@ -29,8 +29,7 @@ def run(args) -> int:
     from faceswap_parts.io.files import check_output_path
     from faceswap_parts.errors import FaceswapError
 
-    given = given_settings(args, [f.name for f in option_fields(ConverterConfig)])
-    config = ConverterConfig(**given, progress_bar=not args.quiet)
+    config = ConverterConfig(**given_settings(args, ConverterConfig), progress_bar=not args.quiet)
     from faceswap_parts.io.images import is_image_file
 
     still = is_image_file(args.video)

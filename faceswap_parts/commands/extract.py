@@ -1,6 +1,6 @@
 """`faceswap-parts extract VIDEO --out DIR`: a video's faces as a training face set."""
 from faceswap_parts.extraction_config import ExtractConfig
-from faceswap_parts.settings import add_setting_arguments, given_settings, option_fields
+from faceswap_parts.settings import add_setting_arguments, given_settings
 
 HELP = "extract aligned faces, eye masks and landmarks from a video into a face-set folder"
 
@@ -17,7 +17,6 @@ def add_arguments(parser):
 def run(args):
     from faceswap_parts.extraction import extract_video
 
-    config = ExtractConfig(**given_settings(args, [f.name for f in option_fields(ExtractConfig)]),
-                           progress=not args.quiet)
+    config = ExtractConfig(**given_settings(args, ExtractConfig), progress=not args.quiet)
     print(extract_video(args.video, args.out, config))
     return 0

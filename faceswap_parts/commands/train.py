@@ -10,12 +10,8 @@ from faceswap_parts.settings import add_setting_arguments, given_settings, optio
 
 HELP = "train a faceswap-GAN v2.2 model on face sets A and B (resumes the workdir's checkpoint)"
 
-#: Options that define the architecture (taken from the checkpoint when resuming).
-MODEL_OPTIONS = tuple(f.name for f in option_fields(ModelConfig))
 #: TrainConfig's options that start a new run from something else than --a/--b.
 START_OPTIONS = ("init_from", "init_parts", "pretrain_dirs")
-#: Options stored in TrainConfig; left out on a resume they keep the checkpoint's values.
-TRAIN_OPTIONS = tuple(f.name for f in option_fields(TrainConfig))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--schedule", metavar="|".join(SCHEDULE_NAMES),
                        help="loss schedule laid over --iterations: v2.2 (default) or short (v2.2 without its "
                             "decoder swap, for runs of a few thousand iterations)")
-    add_setting_arguments(train, TrainConfig, [name for name in TRAIN_OPTIONS
-                                               if name not in ("a_dir", "b_dir", *START_OPTIONS)])
+    add_setting_arguments(train, TrainConfig, [f.name for f in option_fields(TrainConfig)
+                                               if f.name not in ("a_dir", "b_dir", *START_OPTIONS)])
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                        help="any training setting: loss weights, augmentation probabilities, the schedule... "
                             "(VALUE as JSON), e.g. --set w_eyes=30 --set motion_blur_prob=0; recorded in the "
@@ -58,7 +54,7 @@ def run(args) -> int:
         raise FaceswapError(f"--iterations must be >= 1, got {args.iterations}")
     if args.devices < 1:
         raise FaceswapError(f"--devices must be >= 1, got {args.devices}")
-    requested_model = given_settings(args, MODEL_OPTIONS)
+    requested_model = given_settings(args, ModelConfig)  # the architecture: a resume takes the checkpoint's
     ModelConfig.from_dict(requested_model)  # validates the values before any file is read
     planned = _train_config(args)
     if planned is None:
@@ -90,7 +86,7 @@ def _train_config(args) -> tuple[TrainConfig, tuple[str, ...]] | None:
     from faceswap_parts.errors import FaceswapError
     from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
 
-    options = {**parse_overrides(args.overrides, args.config_file), **given_settings(args, TRAIN_OPTIONS)}
+    options = {**parse_overrides(args.overrides, args.config_file), **given_settings(args, TrainConfig)}
     if args.schedule:
         if args.schedule not in SCHEDULES:
             raise FaceswapError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {args.schedule!r}")

@@ -22,9 +22,7 @@ import os
 from pathlib import Path
 
 from faceswap_parts.errors import FaceswapError
-
-#: IPTC's term for media made by a trained model, as C2PA spells it.
-DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+from faceswap_parts.io.provenance import SOURCE_TYPE_URI as DIGITAL_SOURCE_TYPE
 MIME_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png", ".jpg": "image/jpeg",
               ".jpeg": "image/jpeg", ".webp": "image/webp"}
 INSTALL_HINT = "pip install 'faceswap-parts[provenance]' (c2pa-python and cryptography)"

@@ -28,6 +28,8 @@ from faceswap_parts.errors import FaceswapError
 KEY = "synthetic_media"
 #: IPTC's digital source type for media made by a trained model (what C2PA and the EU AI Act's marking use).
 SOURCE_TYPE = "trainedAlgorithmicMedia"
+#: The same term as a URI in IPTC's vocabulary, as C2PA manifests spell it.
+SOURCE_TYPE_URI = f"http://cv.iptc.org/newscodes/digitalsourcetype/{SOURCE_TYPE}"
 #: EXIF tags: ImageDescription, Software, and UserComment in the Exif IFD.
 _EXIF_DESCRIPTION, _EXIF_SOFTWARE, _EXIF_IFD, _EXIF_USER_COMMENT = 0x010E, 0x0131, 0x8769, 0x9286
 #: Image formats whose files carry the tag; others (BMP, TIFF) are refused for converted output.
@@ -67,8 +69,10 @@ def describe(record: dict) -> str:
             f"{record.get('version', '')}{made}. AI-generated ({record.get('digital_source_type', SOURCE_TYPE)}).")
 
 
-def video_metadata_args(record: dict) -> list[str]:
-    """ffmpeg output arguments that write the tag into the container."""
+def video_metadata_args(record: dict | None) -> list[str]:
+    """ffmpeg output arguments that write the tag into the container (none for ``None``)."""
+    if not record:
+        return []
     text = describe(record)
     args = []
     for key, value in (("comment", text), ("description", text), (KEY, json.dumps(record, sort_keys=True))):

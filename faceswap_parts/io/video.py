@@ -255,7 +255,7 @@ class VideoWriter:
         cmd += ["-preset", self.preset] if self.preset else []
         cmd += ["-threads", str(self.threads)] if self.threads else []
         cmd += audio_out
-        cmd += video_metadata_args(self.tag) if self.tag else []
+        cmd += video_metadata_args(self.tag)
         return cmd + _container_args(self.path) + [self.path]
 
     def __enter__(self) -> "VideoWriter":
@@ -358,7 +358,7 @@ def concat_videos(parts: list[str | os.PathLike], path: str | os.PathLike,
         # shorter track stays shorter (no padding without encoding), a longer one is cut at the video's end
         audio_out = ["-map", "1:a:0", "-c:a", "copy", "-t", f"{duration:.6f}"]
     cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", listing.name, *audio_in,
-           "-map", "0:v:0", "-c:v", "copy", *audio_out, *(video_metadata_args(tag) if tag else []),
+           "-map", "0:v:0", "-c:v", "copy", *audio_out, *video_metadata_args(tag),
            *_container_args(path), path]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True)

@@ -157,12 +157,13 @@ def stop_button_note() -> str | None:
     try:
         from importlib.metadata import PackageNotFoundError, version
 
-        major = int(version("ipykernel").split(".")[0])
+        kernel = version("ipykernel")
+        major = int(kernel.split(".")[0])
     except (PackageNotFoundError, ValueError):
         return None
     if major < 7:
         return None
-    return (f"note: this kernel is ipykernel {version('ipykernel')}, under which the Stop button's clicks do not "
+    return (f"note: this kernel is ipykernel {kernel}, under which the Stop button's clicks do not "
             "reach the running cell (jupyter-ui-poll issue 54): to stop, interrupt the kernel (the toolbar's "
             "square button, or Kernel > Interrupt); the checkpoint is saved either way. ipykernel 6 "
             "(pip install 'ipykernel<7', as Colab ships) makes Stop work")
