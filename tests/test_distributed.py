@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from faceswap_parts.cli import main
+from faceswap_parts.errors import FaceswapError
 from faceswap_parts.config import ModelConfig, TrainConfig
 from faceswap_parts.training import Trainer
 from faceswap_parts.models.checkpoint import load_checkpoint
@@ -83,3 +84,66 @@ def test_channels_last_training_on_two_processes_has_no_stride_warning(real_face
                  "--capacity", "quick", "--batch-size", "4", "--device", "cpu", "--precision", "bf16",
                  "--no-perceptual", "--preview-interval", "0", "--no-progress"]) == 0  # self-attention's 1x1 convs
     assert "Grad strides" not in capfd.readouterr().err
+
+
+def _checkpoint_iteration(path) -> int:
+    return int(load_checkpoint(path)["iteration"])
+
+
+def test_the_notebook_panel_trains_on_two_processes_and_its_stop_reaches_both(real_facesets, tmp_path):
+    """The training notebook's ``DEVICES = 2``: the cell starts the processes and watches process 0."""
+    from faceswap_parts import notebooks as nb
+    from faceswap_parts.notebooks.panel import TrainingPanel, train_with_panel
+    from faceswap_parts.training.launcher import DevicesTrainer
+
+    a, b = map(str, real_facesets)
+    config = TrainConfig(a_dir=a, b_dir=b, workdir=str(tmp_path / "local"), batch_size=4, device="cpu",
+                         precision="fp32", perceptual=False, save_interval=3, backup_interval=0, progress=False)
+    model = {"resolution": 64, "capacity": "quick", "self_attention": False}
+    trainer = nb.make_trainer(config, model, devices=2)
+    assert isinstance(trainer, DevicesTrainer) and trainer.iteration == 0
+    assert trainer.config.model == ModelConfig(resolution=64, capacity="quick", self_attention=False)
+    sync = nb.CheckpointSync(tmp_path / "local", tmp_path / "drive")
+    panel = TrainingPanel(iterations=40, display_interval=2)
+    original = panel.update
+
+    def click_stop_at_5(iteration, *args, **kwargs):
+        if iteration == 5:
+            panel.stop_button.click()
+        return original(iteration, *args, **kwargs)
+
+    panel.update = click_stop_at_5
+    result = train_with_panel(trainer, panel, sync=sync)
+    # Process 0 trains on while its report crosses, and the request then travels with the next
+    # iteration's losses: both processes stop a step or two later, together, and what the panel shows is saved.
+    stopped = result.iteration
+    assert result.stopped_early and trainer.iteration == stopped and 6 <= stopped <= 9
+    assert f"stopped at iteration {stopped}" in panel.status.value and panel.progress.value == stopped
+    assert [it for it, _ in panel.history["G_A"]] == [1, 2, 3, 4, 5]  # process 0's losses, each iteration to Stop
+    assert bytes(panel.preview.value)[:4] == b"\x89PNG"  # a preview grid came across
+    assert _checkpoint_iteration(tmp_path / "drive" / "checkpoint.pt") == stopped  # and the save reached "Drive"
+
+    # Run the cell again: it resumes at the saved iteration and trains on to the target.
+    panel.update = original
+    trainer = nb.make_trainer(config, model, devices=2)
+    assert trainer.iteration == stopped
+    panel = TrainingPanel(iterations=stopped + 2, display_interval=2)
+    result = train_with_panel(trainer, panel, sync=sync)
+    assert not result.stopped_early and result.iteration == stopped + 2
+    assert f"finished at iteration {stopped + 2}" in panel.status.value
+    assert _checkpoint_iteration(tmp_path / "drive" / "checkpoint.pt") == stopped + 2
+
+
+def test_the_notebooks_devices_field_refuses_what_cannot_run(tmp_path, monkeypatch):
+    from faceswap_parts import notebooks as nb
+
+    config = TrainConfig(a_dir="a", b_dir="b", workdir=str(tmp_path / "run"), batch_size=4)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(FaceswapError, match="^DEVICES = 2: 2 devices asked for, but this machine has no GPU"):
+        nb.make_trainer(config, devices=2)
+    odd = TrainConfig(a_dir="a", b_dir="b", workdir=str(tmp_path / "run"), batch_size=6, device="cpu")
+    with pytest.raises(FaceswapError, match="^DEVICES = 4: --batch-size 6 does not split over 4 devices"):
+        nb.make_trainer(odd, devices=4)
+    with pytest.raises(FaceswapError, match="DEVICES must be >= 1, got 0"):
+        nb.make_trainer(config, devices=0)
+    assert not (tmp_path / "run").exists()  # nothing was written

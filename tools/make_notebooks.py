@@ -275,9 +275,11 @@ PARTS_KNN = 5  #@param {type:"integer"}
 SCHEDULE = "v2.2"  #@param <<SCHEDULE_NAMES>>
 #@markdown `INIT_FROM`: a trained run folder (e.g. a pretrained model) to start a new run from (empty: from scratch).
 INIT_FROM = ""  #@param {type:"string"}
+#@markdown `DEVICES`: GPUs to train on, one process each (Kaggle's "GPU T4 x2": 2); `BATCH_SIZE` is the total over them.
+DEVICES = 1  #@param {type:"integer"}
 AUTO_START = True  #@param {type:"boolean"}
 from faceswap_parts.config import SCHEDULES
-from faceswap_parts.training import TrainConfig, Trainer
+from faceswap_parts.training import TrainConfig
 
 # Faces are read from local disk (Drive is slow with many small files); the checkpoint lives on Drive.
 local_faces = [nb.copy_to_local(folder, ws.local_path("faces_local", label)) for label, folder in faces.items()]
@@ -285,14 +287,14 @@ run_dir = ws.path("runs", RUN_NAME)
 sync = nb.CheckpointSync(ws.local_path("runs_local", RUN_NAME), run_dir)
 if sync.restore():
     print("resuming the checkpoint in", run_dir)
-trainer = Trainer(TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1]), workdir=str(sync.local),
-                              batch_size=2 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
-                              backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
-                              perceptual_net=PERCEPTUAL_NET, parts_augment=PARTS_AUGMENT, parts_prob=PARTS_PROB,
-                              parts_knn=PARTS_KNN, schedule=SCHEDULES[SCHEDULE](),
-                              init_from=INIT_FROM and str(ws.path("runs", INIT_FROM)),
-                              progress=False),
-                  requested_model=nb.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY})
+config = TrainConfig(a_dir=str(local_faces[0]), b_dir=str(local_faces[1]), workdir=str(sync.local),
+                     batch_size=2 if FAST else BATCH_SIZE, save_interval=2 if FAST else SAVE_INTERVAL,
+                     backup_interval=0 if FAST else 5000, perceptual=PERCEPTUAL_LOSS and not FAST,
+                     perceptual_net=PERCEPTUAL_NET, parts_augment=PARTS_AUGMENT, parts_prob=PARTS_PROB,
+                     parts_knn=PARTS_KNN, schedule=SCHEDULES[SCHEDULE](),
+                     init_from=INIT_FROM and str(ws.path("runs", INIT_FROM)), progress=False)
+trainer = nb.make_trainer(config, nb.fast_model() if FAST else {"resolution": RESOLUTION, "capacity": CAPACITY},
+                          devices=DEVICES)
 print(f"model: {trainer.config.model}; starting at iteration {trainer.iteration}")
 """
 

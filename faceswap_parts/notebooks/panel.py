@@ -3,7 +3,8 @@ interval sliders, start/stop buttons, a progress bar, the latest preview image
 and a live loss plot.
 
 Training runs in the cell itself (so "Run all" and headless CI go top to
-bottom without clicking). While it runs, the panel polls the browser for
+bottom without clicking), or with ``DEVICES`` > 1 in one process per GPU
+that the cell starts and watches (:func:`make_trainer`). While it runs, the panel polls the browser for
 button clicks with ``jupyter-ui-poll`` when installed; Colab's "interrupt
 execution" works too. Either way training stops cleanly and saves.
 """
@@ -169,8 +170,37 @@ def stop_button_note() -> str | None:
             "(pip install 'ipykernel<7', as Colab ships) makes Stop work")
 
 
+def make_trainer(config, requested_model: dict | None = None, devices: int = 1):
+    """The training notebook's trainer for ``devices`` GPUs: a
+    :class:`~faceswap_parts.training.Trainer` in this process for one, a
+    :class:`~faceswap_parts.training.launcher.DevicesTrainer` (one process per
+    GPU, DistributedDataParallel; ``batch_size`` is the total) for more, such as
+    Kaggle's two T4s. With one on a machine with several GPUs it says so."""
+    import torch
+
+    from faceswap_parts.errors import FaceswapError
+
+    if devices < 1:
+        raise FaceswapError(f"DEVICES must be >= 1, got {devices}")
+    if devices == 1:
+        from faceswap_parts.training import Trainer
+
+        gpus = torch.cuda.device_count()
+        if gpus > 1 and config.device in ("auto", "cuda"):
+            print(f"this machine has {gpus} GPUs: DEVICES = {gpus} trains on all of them")
+        return Trainer(config, requested_model=requested_model)
+    from faceswap_parts.training.launcher import DevicesTrainer
+
+    try:
+        return DevicesTrainer(config, requested_model, devices)
+    except FaceswapError as err:  # the same rule, in the notebook's words
+        raise FaceswapError(f"DEVICES = {devices}: {err}") from None
+
+
 def train_with_panel(trainer, panel: TrainingPanel, sync=None, max_minutes: float = 0):
-    """Run ``trainer`` up to the panel's iteration count, showing progress,
+    """Run ``trainer`` (a :class:`~faceswap_parts.training.Trainer` or a
+    :class:`~faceswap_parts.training.launcher.DevicesTrainer`, as
+    :func:`make_trainer` gives) up to the panel's iteration count, showing progress,
     previews and losses every display interval and stopping (with a saved
     checkpoint) when Stop is clicked, the cell is interrupted, or
     ``max_minutes`` (0 = no limit) have passed.

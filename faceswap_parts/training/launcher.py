@@ -7,15 +7,22 @@ the trainer: the trainer never imports it.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
 import signal
 import socket
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
+from faceswap_parts.config import ModelConfig, TrainConfig, resume_config
 from faceswap_parts.errors import FaceswapError
-from faceswap_parts.training.trainer import Trainer
+from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
+from faceswap_parts.training import distributed
+from faceswap_parts.training.trainer import StopTraining, Trainer, TrainingProgress, TrainResult
 
 
 def launched_by_torchrun() -> bool:
@@ -66,10 +73,11 @@ def run_under_torchrun(run) -> tuple[int, object]:
     return rank, _run_in_group(run, rank, processes, int(os.environ.get("LOCAL_RANK", rank)), "env://")
 
 
-def launch(processes: int, run) -> None:
+def launch(processes: int, run, while_waiting: Callable[[], None] | None = None) -> None:
     """Run ``run(rank, processes)`` in ``processes`` new processes, one per
     device (``run.device``: ``auto``, ``cuda`` or ``cpu``; a picklable callable).
-    Ctrl-C or SIGTERM reaches every process, so process 0 saves a checkpoint."""
+    Ctrl-C or SIGTERM reaches every process, so process 0 saves a checkpoint.
+    ``while_waiting()`` runs here a few times a second until they end."""
     import torch.multiprocessing as mp
 
     if processes < 2:
@@ -80,8 +88,9 @@ def launch(processes: int, run) -> None:
                                  start_method="spawn")
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        while not context.join():
-            pass
+        while not context.join(timeout=None if while_waiting is None else 0.1):
+            if while_waiting is not None:
+                while_waiting()
     except KeyboardInterrupt:
         for process in context.processes:
             if process.is_alive():
@@ -100,18 +109,108 @@ class TrainingRun:
     """What each process runs: a :class:`~faceswap_parts.training.Trainer` on
     its share, to ``iterations`` (picklable, for spawned processes)."""
 
-    def __init__(self, config: dict, requested_model: dict, iterations: int, given=None):
+    def __init__(self, config: dict, requested_model: dict, iterations: int, given=None, watch=None):
         self.config, self.requested_model, self.iterations = config, requested_model, iterations
         self.given = None if given is None else tuple(given)
         self.device = config.get("device", "auto")
+        #: picklable ``watch(trainer)`` giving process 0's per-iteration callback (None: no callback)
+        self.watch = watch
 
     def __call__(self, rank: int, processes: int):
-        from faceswap_parts.config import TrainConfig
-
         config = TrainConfig.from_dict({**self.config, "device": self.device})
         trainer = Trainer(config, requested_model=self.requested_model, rank=rank, processes=processes,
                           given=None if self.given is None else (*self.given, "device"))  # this process's
         if rank == 0:
             print(f"{processes} processes, device {trainer.device} each, batch {config.batch_size // processes} "
                   f"per process ({config.batch_size} in all), from iteration {trainer.iteration}", flush=True)
-        return trainer.train(self.iterations)
+        return trainer.train(self.iterations, self.watch(trainer) if self.watch is not None and rank == 0 else None)
+
+
+class _Reporter:
+    """Process 0's side of a :class:`DevicesTrainer`: each iteration's progress goes to the caller's
+    process, the caller's preview interval and stop request come back."""
+
+    def __init__(self, reports, stop, preview_interval):
+        self.reports, self.stop, self.preview_interval = reports, stop, preview_interval
+
+    def __call__(self, trainer: Trainer):
+        # A process that ends with unread reports (the caller was interrupted) must not wait for them.
+        self.reports.cancel_join_thread()
+        trainer.config.preview_interval = self.preview_interval.value
+
+        def callback(progress: TrainingProgress):
+            self.reports.put((progress.iteration, progress.total, dict(progress.losses), progress.phase,
+                              progress.preview_grid))
+            trainer.config.preview_interval = self.preview_interval.value
+            return False if self.stop.is_set() else None
+        return callback
+
+
+class DevicesTrainer:
+    """``train(iterations, callback)`` as :class:`~faceswap_parts.training.Trainer`'s, on ``devices``
+    processes: one per GPU (NCCL), or CPU processes (gloo) with ``config.device == "cpu"``. For callers
+    that watch a run from their own process, such as the notebooks' training panel.
+
+    Only the checkpoint is read here (the iteration, the settings a resume trains with, the
+    architecture); the processes load the faces and the model. The callback runs here on process 0's
+    progress, with ``preview_grid`` at ``config.preview_interval`` (which it may change) and
+    ``previews`` None; returning ``False`` (or raising :class:`StopTraining`) stops every process one
+    iteration later, and process 0 saves. Ctrl-C stops them too, with a saved checkpoint.
+    """
+
+    def __init__(self, config: TrainConfig, requested_model: dict | None = None, devices: int = 2, given=None):
+        if devices < 2:
+            raise FaceswapError(f"devices must be >= 2 to start processes, got {devices}; "
+                                "one device trains in this process (Trainer)")
+        if config.device == "auto" and not torch.cuda.is_available():
+            raise FaceswapError(f"{devices} devices asked for, but this machine has no GPU: train on 1")
+        if _backend(config.device) == "nccl" and devices > torch.cuda.device_count():
+            raise FaceswapError(f"{devices} devices asked for, but this machine has "
+                                f"{torch.cuda.device_count()} GPU(s): give at most that")
+        self.devices, self.requested_model = devices, dict(requested_model or {})
+        self.given = None if given is None else tuple(given)
+        self._config = config.to_dict()  # what the processes start from: they apply the resume rule themselves
+        self.checkpoint_path = checkpoint_path(Path(config.workdir).expanduser())
+        state = load_checkpoint(self.checkpoint_path, mmap=True) if self.checkpoint_path.is_file() else None
+        self.config = resume_config(state["train_config"], config, self.given) if state else \
+            TrainConfig.from_dict(self._config)
+        distributed.check_split(self.config.batch_size, devices)
+        self.config.model = ModelConfig.from_dict(state["model_config"]) if state else \
+            ModelConfig.from_dict({**config.model.to_dict(), **self.requested_model})
+        self.iteration = int(state["iteration"]) if state else 0
+
+    def train(self, iterations: int, callback: Callable[[TrainingProgress], object] | None = None) -> TrainResult:
+        """Train every process until the total iteration count reaches ``iterations``."""
+        result = TrainResult(self.iteration, iterations)
+        if self.iteration >= iterations:
+            return result
+        context = multiprocessing.get_context("spawn")
+        reports, stop = context.Queue(), context.Event()
+        preview_interval = context.Value("i", self.config.preview_interval)
+
+        def relay() -> None:
+            while True:
+                try:
+                    iteration, total, losses, phase, grid = reports.get_nowait()
+                except queue.Empty:
+                    return
+                result.losses = losses
+                if callback is not None and not stop.is_set():
+                    try:
+                        wanted = callback(TrainingProgress(iteration, total, losses, phase, preview_grid=grid))
+                    except StopTraining:
+                        wanted = False
+                    if wanted is False:
+                        stop.set()
+                preview_interval.value = self.config.preview_interval
+
+        run = TrainingRun(self._config, self.requested_model, iterations, self.given,
+                          watch=_Reporter(reports, stop, preview_interval))
+        try:
+            launch(self.devices, run, while_waiting=relay)
+            relay()
+        finally:
+            if self.checkpoint_path.is_file():
+                self.iteration = int(load_checkpoint(self.checkpoint_path, mmap=True)["iteration"])
+        result.iteration, result.stopped_early = self.iteration, self.iteration < iterations
+        return result
