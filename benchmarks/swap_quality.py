@@ -106,6 +106,25 @@ def reencode_once(video: str, path: Path, start: float, end: float | None) -> Pa
     return path
 
 
+def reencoded_scores_once(video: str, out: Path, faces: dict, start: float, stop: float | None, src: str, dst: str,
+                          args) -> dict:
+    """The scores of the unseen segment merely re-encoded (the baseline), kept in ``out`` so that a
+    resumed run does not score it again."""
+    saved, path = out / f"reencoded_{src}.json", out / f"reencoded_{src}.mp4"
+    wanted = {"video": str(Path(video).resolve()), "start": start, "end": stop, "eval_every": args.eval_every,
+              "faces": [str(faces[src]), str(faces[dst])]}
+    kept = json.loads(saved.read_text()) if saved.is_file() else {}
+    if kept.get("wanted") == wanted and path.is_file():
+        return kept["scores"]
+    if saved.is_file():  # made for another segment
+        path.unlink(missing_ok=True)
+    reencode_once(video, path, start, stop)
+    scores = named_for_people(score(video, path, faces[src], faces[dst], start, args,
+                                    out / "reports" / f"reencoded_{src}"), f"{src}to{dst}")
+    saved.write_text(json.dumps({"wanted": wanted, "scores": scores}))
+    return scores
+
+
 def score(original: str, swapped: Path, faces_source: Path, faces_target: Path, start: float, args,
           report_dir: Path) -> dict:
     from faceswap_parts.evaluation import evaluate_videos
@@ -248,11 +267,8 @@ def run(args: argparse.Namespace) -> dict | None:
         "AtoB": (args.video_a, args.a_split, end["A"], "A", "B"),
         "BtoA": (args.video_b, args.b_split, end["B"], "B", "A"),
     }
-    reencoded = {}
-    for direction, (video, start, stop, src, dst) in tests.items():
-        path = reencode_once(video, out / f"reencoded_{src}.mp4", start, stop)
-        reencoded[direction] = named_for_people(
-            score(video, path, faces[src], faces[dst], start, args, out / "reports" / f"reencoded_{src}"), direction)
+    reencoded = {direction: reencoded_scores_once(video, out, faces, start, stop, src, dst, args)
+                 for direction, (video, start, stop, src, dst) in tests.items()}
 
     workdir = out / "workdir"
     if workdir.exists() and not args.resume:

@@ -54,12 +54,16 @@ def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path)
     assert sorted(p.name for p in (out / "converted").iterdir()) == ["AtoB_000002.mp4", "BtoA_000002.mp4"]
     # --resume goes on from the checkpoint: the points already scored are kept, not scored again,
     # and the training time goes on from what they recorded
+    baseline_report = (out / "reports" / "reencoded_A" / "report.json").stat().st_mtime_ns
     proc = run_benchmark(video_a_3s, video_b_3s, out, "--iterations", "3", "--resume", "--capacity", "quick",
                          "--schedule", "short", "--keep-checkpoints")
     assert proc.returncode == 0, proc.stderr[-2000:]
     resumed = json.loads(proc.stdout.strip().splitlines()[-1])
     assert [p["iteration"] for p in resumed["points"]] == [2, 3]  # and the last iteration
     assert resumed["points"][:1] == result["points"]
+    # and the baselines are not scored again
+    assert resumed["reencoded"] == result["reencoded"]
+    assert (out / "reports" / "reencoded_A" / "report.json").stat().st_mtime_ns == baseline_report
     assert resumed["points"][1]["train_cpu_s"] > result["points"][0]["train_cpu_s"]
     assert resumed["config"]["capacity"] == "lite"  # the architecture is the checkpoint's
     # the kept checkpoints (from the resumed part on) can be scored again with other conversion masks
