@@ -112,3 +112,15 @@ def workdir(tmp_path_factory, model):
     torch.save({"format": 1, "model_config": model.config.to_dict(), "model": model.state_dict()},
                path / "checkpoint.pt")
     return path
+
+
+def click_stop_at(panel, iteration: int) -> None:
+    """Make ``panel`` (a TrainingPanel) get a Stop click when it shows ``iteration``, as a user would."""
+    original = panel.update
+
+    def update(shown, *args, **kwargs):
+        if shown == iteration:
+            panel.stop_button.click()
+        return original(shown, *args, **kwargs)
+
+    panel.update = update

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import click_stop_at
 
 from faceswap_parts import notebooks as nb
 from faceswap_parts.notebooks import inputs, workspace
@@ -321,14 +322,7 @@ def test_stop_button_stops_saves_and_syncs(tmp_path):
     trainer.workdir.mkdir()
     sync = nb.CheckpointSync(trainer.workdir, tmp_path / "drive")
     panel = TrainingPanel(iterations=50, display_interval=5)
-    original = panel.update
-
-    def click_stop_at_4(iteration, *args, **kwargs):
-        if iteration == 4:
-            panel.stop_button.click()
-        return original(iteration, *args, **kwargs)
-
-    panel.update = click_stop_at_4
+    click_stop_at(panel, 4)
     result = train_with_panel(trainer, panel, sync=sync)
     assert result.stopped_early and result.iteration == 4
     assert (tmp_path / "drive" / "checkpoint.pt").read_text() == "4"

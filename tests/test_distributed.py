@@ -8,6 +8,7 @@ import csv
 import numpy as np
 import pytest
 import torch
+from conftest import click_stop_at
 
 from faceswap_parts.cli import main
 from faceswap_parts.errors import FaceswapError
@@ -105,14 +106,7 @@ def test_the_notebook_panel_trains_on_two_processes_and_its_stop_reaches_both(re
     assert trainer.config.model == ModelConfig(resolution=64, capacity="quick", self_attention=False)
     sync = nb.CheckpointSync(tmp_path / "local", tmp_path / "drive")
     panel = TrainingPanel(iterations=40, display_interval=2)
-    original = panel.update
-
-    def click_stop_at_5(iteration, *args, **kwargs):
-        if iteration == 5:
-            panel.stop_button.click()
-        return original(iteration, *args, **kwargs)
-
-    panel.update = click_stop_at_5
+    click_stop_at(panel, 5)
     result = train_with_panel(trainer, panel, sync=sync)
     # Process 0 trains on while its report crosses, and the request then travels with the next
     # iteration's losses: both processes stop a step or two later, together, and what the panel shows is saved.
@@ -124,7 +118,6 @@ def test_the_notebook_panel_trains_on_two_processes_and_its_stop_reaches_both(re
     assert _checkpoint_iteration(tmp_path / "drive" / "checkpoint.pt") == stopped  # and the save reached "Drive"
 
     # Run the cell again: it resumes at the saved iteration and trains on to the target.
-    panel.update = original
     trainer = nb.make_trainer(config, model, devices=2)
     assert trainer.iteration == stopped
     panel = TrainingPanel(iterations=stopped + 2, display_interval=2)
