@@ -4,6 +4,7 @@ loss curve over 60 iterations tracks one process's at the same global batch."""
 from __future__ import annotations
 
 import csv
+import multiprocessing
 
 import numpy as np
 import pytest
@@ -140,3 +141,22 @@ def test_the_notebooks_devices_field_refuses_what_cannot_run(tmp_path, monkeypat
     with pytest.raises(FaceswapError, match="DEVICES must be >= 1, got 0"):
         nb.make_trainer(config, devices=0)
     assert not (tmp_path / "run").exists()  # nothing was written
+
+
+def test_a_failing_callback_leaves_no_process_behind_and_process_0_saves(real_facesets, tmp_path):
+    from faceswap_parts.training.launcher import DevicesTrainer
+
+    a, b = map(str, real_facesets)
+    config = TrainConfig(a_dir=a, b_dir=b, workdir=str(tmp_path / "run"), batch_size=4, device="cpu",
+                         precision="fp32", perceptual=False, preview_interval=0, save_interval=0, backup_interval=0,
+                         progress=False, model=ModelConfig(resolution=64, capacity="quick", self_attention=False))
+    trainer = DevicesTrainer(config, devices=2)
+
+    def fail_at_3(progress):
+        if progress.iteration == 3:
+            raise RuntimeError("the watcher broke")
+
+    with pytest.raises(RuntimeError, match="the watcher broke"):
+        trainer.train(1000, fail_at_3)
+    assert multiprocessing.active_children() == []
+    assert 3 <= trainer.iteration == _checkpoint_iteration(tmp_path / "run" / "checkpoint.pt") < 1000

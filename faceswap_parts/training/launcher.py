@@ -91,16 +91,16 @@ def launch(processes: int, run, while_waiting: Callable[[], None] | None = None)
         while not context.join(timeout=None if while_waiting is None else 0.1):
             if while_waiting is not None:
                 while_waiting()
-    except KeyboardInterrupt:
+    except mp.ProcessRaisedException as err:
+        # The child's traceback is in the message; its last line is the error itself.
+        raise FaceswapError(str(err).strip().splitlines()[-1]) from None
+    except BaseException:  # Ctrl-C, or while_waiting failed: no process is left behind, and process 0 saves
         for process in context.processes:
             if process.is_alive():
                 os.kill(process.pid, signal.SIGINT)
         for process in context.processes:
             process.join(60)
         raise
-    except mp.ProcessRaisedException as err:
-        # The child's traceback is in the message; its last line is the error itself.
-        raise FaceswapError(str(err).strip().splitlines()[-1]) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
