@@ -1,21 +1,25 @@
-"""The conversion masks (``convert --mask learned|face|learned+face``) scored on a quality run's checkpoints.
+"""The conversion masks (``convert --mask learned|face|learned+face``) and colour corrections
+(``--color-correction``) scored on a quality run's checkpoints.
 
     python benchmarks/mask_modes.py --out DIR [--iterations 1500,3000] [--masks learned,face,learned+face]
+                                    [--color-corrections adain,mean,none] [--score-seconds S]
 
 ``DIR`` is a ``benchmarks/swap_quality.py --keep-checkpoints`` output
 folder: its face sets, its workdir and the checkpoint kept for every scored
 iteration (``workdir/backups``; the workdir's own checkpoint counts for its
-iteration). For each chosen iteration (default: every one kept) and each
-mask, the unseen segments are converted (A after ``--a-split`` with AtoB, B
+iteration). For each chosen iteration (default: every one kept), each
+mask and each colour correction, the unseen segments (``--score-seconds`` of
+them, default all) are converted (A after ``--a-split`` with AtoB, B
 after ``--b-split`` with BtoA) and scored with ``evaluate`` exactly as
 ``swap_quality.py`` does; everything else is the converter's default.
 
 Writes ``DIR/mask_modes/`` (videos, reports, ``mask_modes.json``). Last
-stdout line: ``{"points": [{"iteration", "mask", "AtoB": {scores}, "BtoA": {scores}}, ...]}``.
+stdout line: ``{"points": [{"iteration", "mask", "color_correction", "AtoB": {scores}, "BtoA": {scores}}, ...]}``.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -42,6 +46,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, required=True, help="a swap_quality.py --keep-checkpoints output folder")
     p.add_argument("--iterations", default="", help="comma-separated iterations to score (default: every kept one)")
     p.add_argument("--masks", default="learned,face,learned+face")
+    p.add_argument("--color-corrections", default="adain", help="comma-separated (default: the converter's)")
+    p.add_argument("--score-seconds", type=float, default=None, help="seconds of each unseen segment (default: all)")
     p.add_argument("--video-a", default=str(swap_quality.VIDEOS / "person_a_train.mp4"))
     p.add_argument("--video-b", default=str(swap_quality.VIDEOS / "person_b_train.mp4"))
     p.add_argument("--a-split", type=float, default=32.0)
@@ -72,13 +78,15 @@ def main(argv=None) -> int:
         model = FaceswapModel(ModelConfig.from_dict(state["model_config"]))
         model.load_state_dict(state["model"])
         model.eval()
-        for mask in args.masks.split(","):
-            point = {"iteration": iteration, "mask": mask}
+        for mask, color in itertools.product(args.masks.split(","), args.color_corrections.split(",")):
+            point = {"iteration": iteration, "mask": mask, "color_correction": color}
             for direction, (video, start, src, dst) in tests.items():
-                name = f"{direction}_{iteration:06d}_{mask.replace('+', '_')}"
+                name = f"{direction}_{iteration:06d}_{mask.replace('+', '_')}_{color}"
                 swapped = folder / f"{name}.mp4"
-                VideoConverter(model, ConverterConfig(direction=direction, start=start, device=args.device,
-                                                      progress_bar=False, mask=mask)).convert(video, swapped)
+                end = None if args.score_seconds is None else start + args.score_seconds
+                VideoConverter(model, ConverterConfig(direction=direction, start=start, end=end, device=args.device,
+                                                      progress_bar=False, mask=mask, color_correction=color)
+                               ).convert(video, swapped)
                 point[direction] = swap_quality.named_for_people(
                     swap_quality.score(video, swapped, faces[src], faces[dst], start, args, folder / "reports" / name),
                     direction)

@@ -254,6 +254,7 @@ def run(args: argparse.Namespace) -> dict | None:
     from faceswap_parts.faces.detection import FaceDetector
     from faceswap_parts.io.images import write_image
     from faceswap_parts.training import Trainer
+    from faceswap_parts.training.checkpoint import write_backup
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -281,7 +282,7 @@ def run(args: argparse.Namespace) -> dict | None:
         "schedule": SCHEDULES[args.schedule](),
         "init_from": args.init_from, "init_parts": args.init_parts,
         "preview_interval": args.every, "save_interval": min(args.every, 500),
-        "backup_interval": args.every if args.keep_checkpoints else 0, "keep_backups": 1000, "progress": False,
+        "backup_interval": 0, "progress": False,
         **parse_overrides(args.set)})
     trainer = Trainer(config)
 
@@ -322,6 +323,8 @@ def run(args: argparse.Namespace) -> dict | None:
             trainer.train(args.iterations, callback=lambda p, s=stop_at, c=c0, w=w0: on_iteration(p, s, c, w))
             cpu_s += time.process_time() - c0
             wall_s += time.perf_counter() - w0
+        if args.keep_checkpoints:  # the trainer saved on stopping here; keep that save for mask_modes.py
+            write_backup(trainer.checkpoint_path, trainer.iteration, keep=10_000)
         point = {"iteration": trainer.iteration, "train_cpu_s": round(cpu_s, 3), "train_wall_s": round(wall_s, 3)}
         tiles = []
         for direction, (video, start, stop, src, dst) in tests.items():

@@ -67,7 +67,7 @@ EMBEDDERS = ("dlib-torch", "dlib")
 
 # -- conversion -----------------------------------------------------------------
 OUTPUT_TYPES = ("result", "side-by-side", "triple")
-COLOR_MODES = ("hist_match", "adain", "adain_xyz", "none")
+COLOR_MODES = ("hist_match", "adain", "adain_xyz", "mean", "none")
 #: How a generated face meets its frame: ``feather`` blends linearly with the
 #: (feathered) weights; ``seamless`` first solves a Poisson equation over the
 #: weighted region (``cv2.seamlessClone``, v2's ``use_poisson_blending``), so

@@ -66,14 +66,18 @@ def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path)
     assert (out / "reports" / "reencoded_A" / "report.json").stat().st_mtime_ns == baseline_report
     assert resumed["points"][1]["train_cpu_s"] > result["points"][0]["train_cpu_s"]
     assert resumed["config"]["capacity"] == "lite"  # the architecture is the checkpoint's
+    # every scored point's checkpoint is kept, also where it falls between the trainer's saves
+    assert sorted(p.name for p in (out / "workdir" / "backups").iterdir()) == ["checkpoint_000003.pt"]
     # the kept checkpoints (from the resumed part on) can be scored again with other conversion masks
     masks = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "mask_modes.py"), "--out", str(out), "--iterations", "3",
-         "--masks", "learned,face", "--video-a", str(video_a_3s), "--video-b", str(video_b_3s), "--a-split", "2",
+         "--masks", "learned,face", "--color-corrections", "adain,mean", "--video-a", str(video_a_3s),
+         "--video-b", str(video_b_3s), "--a-split", "2",
          "--b-split", "2", "--eval-every", "3", "--device", "cpu"], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert masks.returncode == 0, masks.stderr[-2000:]
     scored = json.loads(masks.stdout.strip().splitlines()[-1])["points"]
-    assert [(p["iteration"], p["mask"]) for p in scored] == [(3, "learned"), (3, "face")]
+    assert [(p["iteration"], p["mask"], p["color_correction"]) for p in scored] == [
+        (3, "learned", "adain"), (3, "learned", "mean"), (3, "face", "adain"), (3, "face", "mean")]
     assert all(set(p[d]) == set(SCORES) for p in scored for d in ("AtoB", "BtoA"))
     missing = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mask_modes.py"), "--out", str(out),
                               "--iterations", "2"], capture_output=True, text=True, timeout=120, cwd=ROOT)

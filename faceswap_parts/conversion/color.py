@@ -40,6 +40,15 @@ def _adain(source: np.ndarray, reference: np.ndarray, region: np.ndarray) -> np.
     return (source - mu_s) * (sd_r / np.maximum(sd_s, 1e-6)) + mu_r
 
 
+def _mean(source: np.ndarray, reference: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Per-channel mean transfer (deepfakes/faceswap's "avg-color"): the tint and brightness move, the
+    face's own contrast stays. AdaIN's std ratio can be large on a blurred face of an early model
+    and amplifies its colour errors (docs/conversion.md); a shift cannot."""
+    weight = region[..., None].astype(np.float32)
+    count = weight.sum(axis=(1, 2), keepdims=True)
+    return source + ((reference - source) * weight).sum(axis=(1, 2), keepdims=True) / count
+
+
 def _hist_match(source: np.ndarray, reference: np.ndarray, region: np.ndarray) -> np.ndarray:
     """Per-channel histogram matching: each source value goes to the reference
     value at the same quantile (computed inside ``region``, applied everywhere)."""
@@ -68,7 +77,7 @@ def color_correct(face: np.ndarray, reference: np.ndarray, mode: str = "adain",
     Args:
         face: generated face, RGB uint8 (H, W, 3), or a batch (N, H, W, 3).
         reference: the original aligned crop(s) of the frame, same shape.
-        mode: ``"hist_match"``, ``"adain"`` (mean/std per RGB channel),
+        mode: ``"hist_match"``, ``"adain"`` (mean/std per RGB channel), ``"mean"`` (mean per RGB channel),
             ``"adain_xyz"`` (mean/std per channel in CIE XYZ) or ``"none"``.
         mask: (H, W) or (N, H, W) weights in [0, 1]; statistics use the pixels above 0.5.
 
@@ -84,6 +93,8 @@ def color_correct(face: np.ndarray, reference: np.ndarray, mode: str = "adain",
     region = _regions(mask, src.shape)
     if mode == "adain":
         out = _adain(src, ref, region)
+    elif mode == "mean":
+        out = _mean(src, ref, region)
     elif mode == "adain_xyz":
         xyz = _adain(_xyz(src, cv2.COLOR_RGB2XYZ), _xyz(ref, cv2.COLOR_RGB2XYZ), region)
         out = _xyz(xyz, cv2.COLOR_XYZ2RGB)
