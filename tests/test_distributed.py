@@ -143,7 +143,7 @@ def test_the_notebooks_devices_field_refuses_what_cannot_run(tmp_path, monkeypat
     assert not (tmp_path / "run").exists()  # nothing was written
 
 
-def test_a_failing_callback_leaves_no_process_behind_and_process_0_saves(real_facesets, tmp_path):
+def test_a_failing_callback_stops_every_process_and_process_0_saves(real_facesets, tmp_path):
     from faceswap_parts.training.launcher import DevicesTrainer
 
     a, b = map(str, real_facesets)

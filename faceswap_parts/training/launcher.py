@@ -25,6 +25,10 @@ from faceswap_parts.training import distributed
 from faceswap_parts.training.trainer import StopTraining, Trainer, TrainingProgress, TrainResult
 
 
+#: How long process 0 may take to save its checkpoint after Ctrl-C before the processes are ended.
+SAVE_WAIT_S = 120
+
+
 def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
 
@@ -98,8 +102,13 @@ def launch(processes: int, run, while_waiting: Callable[[], None] | None = None)
         for process in context.processes:
             if process.is_alive():
                 os.kill(process.pid, signal.SIGINT)
+        context.processes[0].join(SAVE_WAIT_S)
         for process in context.processes:
-            process.join(60)
+            # The others hold nothing to save; one may wait in a collective for a peer that has ended.
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -155,7 +164,8 @@ class DevicesTrainer:
     architecture); the processes load the faces and the model. The callback runs here on process 0's
     progress, with ``preview_grid`` at ``config.preview_interval`` (which it may change) and
     ``previews`` None; returning ``False`` (or raising :class:`StopTraining`) stops every process one
-    iteration later, and process 0 saves. Ctrl-C stops them too, with a saved checkpoint.
+    iteration later, and process 0 saves; an error the callback raises stops them the same way and
+    is then raised here. Ctrl-C stops them too, with a saved checkpoint.
     """
 
     def __init__(self, config: TrainConfig, requested_model: dict | None = None, devices: int = 2, given=None):
@@ -188,6 +198,8 @@ class DevicesTrainer:
         reports, stop = context.Queue(), context.Event()
         preview_interval = context.Value("i", self.config.preview_interval)
 
+        failed: list[BaseException] = []
+
         def relay() -> None:
             while True:
                 try:
@@ -199,6 +211,9 @@ class DevicesTrainer:
                     try:
                         wanted = callback(TrainingProgress(iteration, total, losses, phase, preview_grid=grid))
                     except StopTraining:
+                        wanted = False
+                    except Exception as err:  # noqa: BLE001 - raised below, once every process has stopped and saved
+                        failed.append(err)
                         wanted = False
                     if wanted is False:
                         stop.set()
@@ -212,5 +227,7 @@ class DevicesTrainer:
         finally:
             if self.checkpoint_path.is_file():
                 self.iteration = int(load_checkpoint(self.checkpoint_path, mmap=True)["iteration"])
+        if failed:
+            raise failed[0]
         result.iteration, result.stopped_early = self.iteration, self.iteration < iterations
         return result
