@@ -77,6 +77,16 @@ def run_under_torchrun(run) -> tuple[int, object]:
     return rank, _run_in_group(run, rank, processes, int(os.environ.get("LOCAL_RANK", rank)), "env://")
 
 
+def check_devices(processes: int, device: str) -> None:
+    """One process per device: at least two of them, and on GPUs no more than the machine has."""
+    if processes < 2:
+        raise FaceswapError(f"devices must be >= 2 to start processes, got {processes}; "
+                            "one device trains in this process (Trainer)")
+    if _backend(device) == "nccl" and processes > torch.cuda.device_count():
+        raise FaceswapError(f"{processes} devices asked for, but this machine has "
+                            f"{torch.cuda.device_count()} GPU(s): give at most that")
+
+
 def launch(processes: int, run, while_waiting: Callable[[], None] | None = None) -> None:
     """Run ``run(rank, processes)`` in ``processes`` new processes, one per
     device (``run.device``: ``auto``, ``cuda`` or ``cpu``; a picklable callable).
@@ -84,10 +94,7 @@ def launch(processes: int, run, while_waiting: Callable[[], None] | None = None)
     ``while_waiting()`` runs here a few times a second until they end."""
     import torch.multiprocessing as mp
 
-    if processes < 2:
-        raise FaceswapError(f"--devices must be >= 2 to start processes, got {processes}")
-    if _backend(run.device) == "nccl" and processes > torch.cuda.device_count():
-        raise FaceswapError(f"--devices {processes}: this machine has {torch.cuda.device_count()} GPU(s)")
+    check_devices(processes, run.device)
     context = mp.start_processes(_worker, args=(processes, _free_port(), run), nprocs=processes, join=False,
                                  start_method="spawn")
     previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -169,14 +176,9 @@ class DevicesTrainer:
     """
 
     def __init__(self, config: TrainConfig, requested_model: dict | None = None, devices: int = 2, given=None):
-        if devices < 2:
-            raise FaceswapError(f"devices must be >= 2 to start processes, got {devices}; "
-                                "one device trains in this process (Trainer)")
         if config.device == "auto" and not torch.cuda.is_available():
             raise FaceswapError(f"{devices} devices asked for, but this machine has no GPU: train on 1")
-        if _backend(config.device) == "nccl" and devices > torch.cuda.device_count():
-            raise FaceswapError(f"{devices} devices asked for, but this machine has "
-                                f"{torch.cuda.device_count()} GPU(s): give at most that")
+        check_devices(devices, config.device)
         self.devices, self.requested_model = devices, dict(requested_model or {})
         self.given = None if given is None else tuple(given)
         self._config = config.to_dict()  # what the processes start from: they apply the resume rule themselves
