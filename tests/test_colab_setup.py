@@ -308,6 +308,7 @@ def test_training_panel_trains_syncs_and_shows_progress(tmp_path):
     assert result.iteration == 7 and not result.stopped_early
     assert trainer.config.preview_interval == 2  # previews follow the display interval
     assert panel.progress.value == 7 and "finished at iteration 7" in panel.status.value
+    assert panel.progress.description == "7 / 7"  # the count and the target, beside the bar
     assert (tmp_path / "drive" / "checkpoint.pt").read_text() == "7"
     assert bytes(panel.preview.value)[:4] == bytes(panel.loss_image.value)[:4] == b"\x89PNG"
     assert [it for it, _ in panel.history["G_A"]] == list(range(1, 8))

@@ -160,3 +160,23 @@ def test_a_failing_callback_stops_every_process_and_process_0_saves(real_faceset
         trainer.train(1000, fail_at_3)
     assert multiprocessing.active_children() == []
     assert 3 <= trainer.iteration == _checkpoint_iteration(tmp_path / "run" / "checkpoint.pt") < 1000
+
+
+def test_devices_trainer_takes_an_init_from_models_architecture_before_any_process_starts(real_facesets, tmp_path):
+    from faceswap_parts.training import Trainer
+    from faceswap_parts.training.launcher import DevicesTrainer
+
+    a, b = map(str, real_facesets)
+    fast = dict(a_dir=a, b_dir=b, batch_size=4, device="cpu", precision="fp32", perceptual=False, preview_interval=0,
+                backup_interval=0, progress=False)
+    source = tmp_path / "source"
+    Trainer(TrainConfig(workdir=str(source), model=ModelConfig(resolution=64, capacity="quick", self_attention=False),
+                        **fast)).train(1)
+    new = TrainConfig(workdir=str(tmp_path / "pair"), init_from=str(source), **fast)  # default architecture: lite
+    trainer = DevicesTrainer(new, devices=2)
+    assert (trainer.config.model.capacity, trainer.config.model.self_attention) == ("quick", False)
+    assert trainer.iteration == 0
+    with pytest.raises(FaceswapError, match=r"^--init-from .* is a model of another architecture: capacity='lite' "
+                                            r"\(it has 'quick'\)"):
+        DevicesTrainer(new, {"capacity": "lite"}, devices=2)
+    assert not (tmp_path / "pair").exists()  # refused before anything was written

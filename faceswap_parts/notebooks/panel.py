@@ -44,7 +44,8 @@ class TrainingPanel:
         self.start_button = w.Button(description="Start", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop (and save)", button_style="danger", icon="stop",
                                     disabled=True)
-        self.progress = w.IntProgress(value=0, min=0, max=iterations, description="0 /", bar_style="info")
+        self.progress = w.IntProgress(value=0, min=0, max=iterations, description=f"0 / {iterations}", bar_style="info",
+                                      style={"description_width": "initial"})
         self.status = w.HTML("idle")
         self.preview = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.loss_image = w.Image(format="png")
@@ -95,7 +96,7 @@ class TrainingPanel:
         self.stop_button.disabled = False
         self.progress.max = max(self.iterations.value, start_iteration, 1)
         self.progress.value = start_iteration
-        self.progress.description = f"{start_iteration} /"
+        self.progress.description = f"{start_iteration} / {self.progress.max}"
         self.status.value = (f"training from iteration {start_iteration}" if start_iteration
                              else "training from scratch")
         self._t0 = time.monotonic()
@@ -106,7 +107,7 @@ class TrainingPanel:
         """Record progress and losses; show the preview when given and redraw
         the loss plot when ``redraw``. Returns True when the user asked to stop."""
         self.progress.value = min(iteration, self.progress.max)
-        self.progress.description = f"{iteration} /"
+        self.progress.description = f"{iteration} / {self.progress.max}"
         for name, value in (losses or {}).items():
             self.history[name].append((iteration, float(value)))
         if preview is not None:

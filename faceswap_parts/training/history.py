@@ -79,6 +79,12 @@ class LossHistory:
         return rows[0][1:], data.reshape(-1, len(rows[0]))
 
 
+def _term(name: str) -> tuple[str, str]:
+    """``"recon_A"`` -> ``("recon", "A")``; a name without an identity suffix is its own term."""
+    term, _, side = name.rpartition("_")
+    return (term, side) if term and side in ("A", "B") else (name, "")
+
+
 def loss_plot_png(series: dict[str, tuple], size: tuple[float, float] = (9, 5), dpi: int = 90, title: str = "",
                   smooth: bool = False) -> bytes:
     """Loss curves as PNG bytes: ``series`` maps a name to ``(iterations,
@@ -89,9 +95,11 @@ def loss_plot_png(series: dict[str, tuple], size: tuple[float, float] = (9, 5), 
 
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size, dpi=dpi)
+    fig = Figure(figsize=size, dpi=dpi, layout="constrained")  # makes room for the legend beside the axes
     ax = fig.add_subplot()
     drawn = False
+    # one colour per loss term, solid for A and dashed for B: 16 curves would repeat matplotlib's 10 colours
+    terms = list(dict.fromkeys(_term(name)[0] for name in series))
     for name, (its, values) in series.items():
         its, values = np.asarray(its, np.float64), np.asarray(values, np.float64)
         if not len(values) or not np.isfinite(values).any() or (smooth and np.nanmax(np.abs(values)) == 0):
@@ -100,17 +108,19 @@ def loss_plot_png(series: dict[str, tuple], size: tuple[float, float] = (9, 5), 
             window = max(1, len(values) // 50)
             values = np.abs(np.convolve(values, np.ones(window) / window, mode="valid"))
             its = its[window - 1:]
-        ax.plot(its, values, label=name, linewidth=1)
+        term, side = _term(name)
+        ax.plot(its, values, label=name, linewidth=1, color=f"C{terms.index(term) % 10}",
+                linestyle="--" if side == "B" else "-")
         drawn = True
     if smooth and drawn:
         ax.set_yscale("log")
     if drawn:
-        ax.legend(fontsize=7, ncol=2 if smooth else 1, loc="best" if smooth else "upper right")
+        # beside the axes, not over the curves: a run plots up to 16 of them
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss (moving average, absolute value)" if smooth else "loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from faceswap_parts.config import ModelConfig, TrainConfig, resume_config
+from faceswap_parts.config import TrainConfig
 from faceswap_parts.errors import FaceswapError
 from faceswap_parts.models.checkpoint import checkpoint_path, load_checkpoint
-from faceswap_parts.training import distributed
+from faceswap_parts.training.start import run_settings, starting_point
 from faceswap_parts.training.trainer import StopTraining, Trainer, TrainingProgress, TrainResult
 
 
@@ -181,14 +181,10 @@ class DevicesTrainer:
         check_devices(devices, config.device)
         self.devices, self.requested_model = devices, dict(requested_model or {})
         self.given = None if given is None else tuple(given)
-        self._config = config.to_dict()  # what the processes start from: they apply the resume rule themselves
+        self._config = config.to_dict()  # what the processes start from: they apply the same rule themselves
         self.checkpoint_path = checkpoint_path(Path(config.workdir).expanduser())
-        state = load_checkpoint(self.checkpoint_path, mmap=True) if self.checkpoint_path.is_file() else None
-        self.config = resume_config(state["train_config"], config, self.given) if state else \
-            TrainConfig.from_dict(self._config)
-        distributed.check_split(self.config.batch_size, devices)
-        self.config.model = ModelConfig.from_dict(state["model_config"]) if state else \
-            ModelConfig.from_dict({**config.model.to_dict(), **self.requested_model})
+        self.config = run_settings(TrainConfig.from_dict(self._config), self.given, devices)
+        state, _ = starting_point(self.config, self.requested_model, mmap=True)  # sets self.config.model
         self.iteration = int(state["iteration"]) if state else 0
 
     def train(self, iterations: int, callback: Callable[[TrainingProgress], object] | None = None) -> TrainResult:

@@ -10,9 +10,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from faceswap_parts.config import ModelConfig, Phase, TrainConfig, parse_augment_parts, resume_config
+from faceswap_parts.config import Phase, TrainConfig, parse_augment_parts
 from faceswap_parts.faces.alignment import center_crop
-from faceswap_parts.facesets import check_apart, check_two_people, load_faceset, load_pool
+from faceswap_parts.facesets import check_two_people, load_faceset, load_pool
 from faceswap_parts.training.data import BatchSource
 from faceswap_parts.training.data.augment_torch import augment_batch
 from faceswap_parts.training.data.dataset import RawBatch, to_model_range
@@ -29,6 +29,7 @@ from faceswap_parts.training.objective import discriminator_losses, generator_lo
 from faceswap_parts.device import DTYPES, resolve_precision
 from faceswap_parts.training.preview import preview_grid, preview_images
 from faceswap_parts.training.schedule import phase_index, swaps_before
+from faceswap_parts.training.start import run_settings, starting_point
 
 PREVIEW_FACES = 4
 #: Fewer faces than this in a face set gets a warning: a model of a handful of pictures learns the pictures.
@@ -78,41 +79,6 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _check_model_request(saved: ModelConfig, requested: dict, workdir: Path) -> None:
-    diffs = [f"{k}={v!r} (checkpoint has {getattr(saved, k)!r})" for k, v in requested.items()
-             if getattr(saved, k) != v]
-    if diffs:
-        raise FaceswapError(f"{workdir} holds a checkpoint of another architecture: {', '.join(diffs)}; "
-                            "leave these options out to resume it, or use a new --workdir")
-
-
-def _init_checkpoint_path(source: str, own: Path) -> Path:
-    """The checkpoint ``--init-from`` names: a workdir or a checkpoint file, never the run's own."""
-    path = Path(source).expanduser()
-    path = model_ckpt.checkpoint_path(path) if path.is_dir() else path
-    if not path.is_file():
-        raise FaceswapError(f"--init-from {source}: no checkpoint there (give a trained workdir or its checkpoint.pt)")
-    if own.exists() and path.resolve() == own.resolve():
-        raise FaceswapError(f"--init-from {source} is this run's own checkpoint; give another model's workdir")
-    return path
-
-
-def _check_init_request(source: ModelConfig, requested: dict, path: Path) -> None:
-    diffs = [f"{k}={v!r} (it has {getattr(source, k)!r})" for k, v in requested.items() if getattr(source, k) != v]
-    if diffs:
-        raise FaceswapError(f"--init-from {path} is a model of another architecture: {', '.join(diffs)}; "
-                            "leave these options out to take its architecture")
-
-
-def _check_init_on_resume(state: dict, config: TrainConfig, workdir: Path) -> None:
-    """``--init-from`` only starts a new run: resuming with the one it started from is fine, another is refused."""
-    saved = str(state.get("train_config", {}).get("init_from", ""))
-    if config.init_from and Path(config.init_from).expanduser().resolve() != (
-            Path(saved).expanduser().resolve() if saved else None):
-        raise FaceswapError(f"{workdir} already holds a checkpoint, so --init-from {config.init_from} cannot apply "
-                            "(it starts new runs only); leave it out to resume, or use a new --workdir")
-
-
 class Trainer:
     """faceswap-GAN v2.2 training of one A/B pair in ``config.workdir``.
 
@@ -138,7 +104,7 @@ class Trainer:
         self.rank, self.processes = rank, processes
         self.workdir = Path(config.workdir).expanduser()
         self.checkpoint_path = model_ckpt.checkpoint_path(self.workdir)
-        self.config = self._settings(config, given)
+        self.config = run_settings(config, given, processes)
         self.device = resolve_device(self.config.device)
         self._lock: WorkdirLock | None = None
         if rank == 0 and self.workdir.is_dir():  # a new workdir is locked when training creates it
@@ -155,41 +121,11 @@ class Trainer:
         self._load_given_perceptual_weights()
 
     # ------------------------------------------------------------------ set-up steps
-    def _settings(self, config: TrainConfig, given) -> TrainConfig:
-        """The run's settings (a resume: :func:`~faceswap_parts.config.resume_config`), checked
-        against the process count and the face folders before anything is loaded."""
-        if self.checkpoint_path.is_file():
-            saved = model_ckpt.load_checkpoint(self.checkpoint_path, mmap=True)["train_config"]
-            config = resume_config(saved, config, given)
-        if self.processes > 1:
-            distributed.check_split(config.batch_size, self.processes)
-        check_apart(self.workdir, config.pretrain_dirs or [d for d in (config.a_dir, config.b_dir) if d])
-        return config
-
     def _starting_point(self, requested_model: dict) -> tuple[dict | None, tuple | None]:
-        """The architecture (``config.model``) and what the weights start from: ``(state, None)``
-        to resume this workdir's checkpoint, ``(None, (init, path))`` to start from another model's
-        (``--init-from``), ``(None, None)`` for fresh weights."""
-        config = self.config
-        state = model_ckpt.load_checkpoint(self.checkpoint_path) if self.checkpoint_path.exists() else None
+        """:func:`~faceswap_parts.training.start.starting_point`, remembering the iteration on disk."""
+        state, init = starting_point(self.config, requested_model)
         #: the iteration of the checkpoint on disk that this trainer wrote or resumed (None: none yet)
         self.saved_iteration: int | None = int(state["iteration"]) if state is not None else None
-        init = None
-        if state is not None:
-            model_config = ModelConfig.from_dict(state["model_config"])
-            _check_model_request(model_config, requested_model, self.workdir)
-            _check_init_on_resume(state, config, self.workdir)
-        elif config.init_from:
-            path = _init_checkpoint_path(config.init_from, self.checkpoint_path)
-            init = (model_ckpt.load_checkpoint(path), path)
-            if init[0].get("kind") == "weights" and config.init_parts == "all":
-                raise FaceswapError(f"--init-from {path} is a weights file, without discriminators; give "
-                                    "its checkpoint.pt, or add --init-parts encoder")
-            model_config = ModelConfig.from_dict(init[0]["model_config"])
-            _check_init_request(model_config, requested_model, path)
-        else:
-            model_config = ModelConfig.from_dict({**config.model.to_dict(), **requested_model})
-        config.model = model_config
         return state, init
 
     def _load_faces(self) -> dict:
