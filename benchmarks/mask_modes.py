@@ -13,7 +13,9 @@ them, default all) are converted (A after ``--a-split`` with AtoB, B
 after ``--b-split`` with BtoA) and scored with ``evaluate`` exactly as
 ``swap_quality.py`` does; everything else is the converter's default.
 
-Writes ``DIR/mask_modes/`` (videos, reports, ``mask_modes.json``). Last
+Writes ``DIR/mask_modes/`` (videos, reports, ``mask_modes.json``, and
+``contact_sheet.png``: the middle frame's face of each conversion, a row per
+iteration, mask and colour correction). Last
 stdout line: ``{"points": [{"iteration", "mask", "color_correction", "AtoB": {scores}, "BtoA": {scores}}, ...]}``.
 """
 from __future__ import annotations
@@ -58,6 +60,8 @@ def main(argv=None) -> int:
 
     from faceswap_parts.config import ModelConfig
     from faceswap_parts.conversion import ConverterConfig, VideoConverter
+    from faceswap_parts.faces.detection import FaceDetector
+    from faceswap_parts.io.images import write_image
     from faceswap_parts.models import FaceswapModel
     from faceswap_parts.models.checkpoint import load_checkpoint
 
@@ -72,7 +76,8 @@ def main(argv=None) -> int:
     tests = {"AtoB": (args.video_a, args.a_split, "A", "B"), "BtoA": (args.video_b, args.b_split, "B", "A")}
     folder = args.out / "mask_modes"
     folder.mkdir(exist_ok=True)
-    points = []
+    points, rows, boxes = [], [], {}
+    detector = FaceDetector(device=args.device)
     for iteration in wanted:
         state = load_checkpoint(kept[iteration])
         model = FaceswapModel(ModelConfig.from_dict(state["model_config"]))
@@ -80,6 +85,7 @@ def main(argv=None) -> int:
         model.eval()
         for mask, color in itertools.product(args.masks.split(","), args.color_corrections.split(",")):
             point = {"iteration": iteration, "mask": mask, "color_correction": color}
+            tiles = []
             for direction, (video, start, src, dst) in tests.items():
                 name = f"{direction}_{iteration:06d}_{mask.replace('+', '_')}_{color}"
                 swapped = folder / f"{name}.mp4"
@@ -90,8 +96,14 @@ def main(argv=None) -> int:
                 point[direction] = swap_quality.named_for_people(
                     swap_quality.score(video, swapped, faces[src], faces[dst], start, args, folder / "reports" / name),
                     direction)
+                frame = swap_quality.middle_frame(swapped)
+                # one box per direction (from its first conversion), so that every row shows the same place
+                boxes.setdefault(direction, detector.detect(frame)[0][0])
+                tiles.append(swap_quality.face_crop(frame, boxes[direction]))
             print(json.dumps(point), flush=True)
             points.append(point)
+            rows.append((f"it {iteration} {mask} {color}", tiles))
+            write_image(folder / "contact_sheet.png", swap_quality.contact_sheet(rows, list(tests)))
     result = {"points": points}
     (folder / "mask_modes.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result))

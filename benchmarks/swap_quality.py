@@ -164,7 +164,8 @@ def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], header: list[str]) -
     import cv2
 
     size = rows[0][1][0].shape[0]
-    label_w, pad = 90, 4
+    pad = 4
+    label_w = max([90] + [cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)[0][0] + 8 for label, _ in rows])
 
     def text_tile(text, w, h):
         tile = np.full((h, w, 3), 255, np.uint8)

@@ -79,6 +79,8 @@ def test_swap_quality_benchmark_short_real_run(video_a_3s, video_b_3s, tmp_path)
     assert [(p["iteration"], p["mask"], p["color_correction"]) for p in scored] == [
         (3, "learned", "adain"), (3, "learned", "mean"), (3, "face", "adain"), (3, "face", "mean")]
     assert all(set(p[d]) == set(SCORES) for p in scored for d in ("AtoB", "BtoA"))
+    sheet = read_image(out / "mask_modes" / "contact_sheet.png")  # a row per conversion, a face per direction
+    assert sheet.shape[0] > 4 * 160 and sheet.shape[1] > 2 * 160
     missing = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mask_modes.py"), "--out", str(out),
                               "--iterations", "2"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert missing.returncode == 2 and "no checkpoint kept for iteration 2" in missing.stderr
