@@ -167,8 +167,9 @@ class DevicesTrainer:
     processes: one per GPU (NCCL), or CPU processes (gloo) with ``config.device == "cpu"``. For callers
     that watch a run from their own process, such as the notebooks' training panel.
 
-    Only the checkpoint is read here (the iteration, the settings a resume trains with, the
-    architecture); the processes load the faces and the model. The callback runs here on process 0's
+    Only checkpoints are read here, mapped rather than loaded (:mod:`~faceswap_parts.training.start`:
+    the iteration, the settings a resume trains with, the architecture of the checkpoint or of the
+    ``--init-from`` model); the processes load the faces and the model. The callback runs here on process 0's
     progress, with ``preview_grid`` at ``config.preview_interval`` (which it may change) and
     ``previews`` None; returning ``False`` (or raising :class:`StopTraining`) stops every process one
     iteration later, and process 0 saves; an error the callback raises stops them the same way and
